@@ -1,0 +1,200 @@
+//! `sparse-clip demo`: the main job. Trains the dense CLIP baseline and Sparse CLIP with the same
+//! preset, data and schedule, evaluates both on the held-out emoji style and on Tux Paint, and
+//! prints one comparison table (also written to LOGS/demo.md and LOGS/demo.json).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+use sparse_clip::config::HeadKind;
+use sparse_clip::data::TsvOptions;
+use sparse_clip::dataset::PairSet;
+use sparse_clip::eval::{evaluate_pairs, write_result, EvalOptions, EvalResult};
+use sparse_clip::train::{checkpoint, parse_device, train, TrainOptions, TrainSummary};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder written by `sparse-clip data build`.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Folder for the two runs and the comparison.
+    #[arg(long, default_value = "runs/demo")]
+    logs: PathBuf,
+    /// Model preset of both runs.
+    #[arg(long, default_value = "tiny")]
+    model: String,
+    #[arg(long, default_value_t = 6)]
+    epochs: i64,
+    #[arg(long, default_value_t = 256)]
+    batch_size: i64,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Expansion of the Sparse CLIP head.
+    #[arg(long, default_value_t = 32)]
+    expansion: i64,
+    /// Cap on exp(logit_scale) for Sparse CLIP.
+    #[arg(long, default_value_t = 50.0)]
+    logit_scale_cap: f64,
+    /// Stop each run after this many steps (for smoke tests).
+    #[arg(long)]
+    max_steps: Option<i64>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Continue runs that were interrupted instead of starting them again.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Serialize)]
+struct DemoRow {
+    name: String,
+    summary: TrainSummary,
+    tuxpaint: Vec<EvalResult>,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let train_tsv = args.data.join("train.tsv");
+    let val_tsv = args.data.join("val.tsv");
+    if !train_tsv.is_file() {
+        anyhow::bail!(
+            "{} not found; build the data first with scripts/fetch-data.sh and `sparse-clip data build --out {}`",
+            train_tsv.display(),
+            args.data.display()
+        );
+    }
+    let mut rows = Vec::new();
+    for (name, head) in [("dense", HeadKind::Dense), ("sparse", HeadKind::Relu)] {
+        tracing::info!(run = name, "training");
+        let options = run_options(&args, name, head, &train_tsv, &val_tsv);
+        let summary = train(&options)?;
+        let tuxpaint = evaluate_tuxpaint(&args, &summary)?;
+        rows.push(DemoRow { name: name.to_string(), summary, tuxpaint });
+    }
+    let table = format_table(&rows);
+    println!("{table}");
+    std::fs::write(args.logs.join("demo.md"), &table)?;
+    std::fs::write(args.logs.join("demo.json"), serde_json::to_string_pretty(&rows)?)?;
+    Ok(())
+}
+
+fn run_options(args: &DemoArgs, name: &str, head: HeadKind, train_tsv: &std::path::Path, val_tsv: &std::path::Path) -> TrainOptions {
+    let sparse = head != HeadKind::Dense;
+    TrainOptions {
+        train_data: train_tsv.to_path_buf(),
+        val_data: val_tsv.is_file().then(|| val_tsv.to_path_buf()),
+        csv_img_key: "filepath".into(),
+        csv_caption_key: "title".into(),
+        csv_separator: '\t',
+        model: args.model.clone(),
+        head,
+        expansion: Some(if sparse { args.expansion } else { 1 }),
+        logit_scale_cap: Some(if sparse { args.logit_scale_cap } else { 100.0 }),
+        l1_weight: None,
+        topk: None,
+        tokenizer: sparse_clip::train::TokenizerKind::Clip,
+        corpus_vocab_size: 4096,
+        batch_size: args.batch_size,
+        epochs: args.epochs,
+        max_steps: args.max_steps,
+        lr: args.lr,
+        wd: 0.2,
+        beta1: 0.9,
+        beta2: 0.98,
+        eps: 1e-6,
+        warmup: 50,
+        grad_clip_norm: 1.0,
+        seed: args.seed,
+        name: Some(name.to_string()),
+        logs: args.logs.clone(),
+        resume: (args.resume && args.logs.join(name).join("checkpoints").join("latest").is_file()).then(|| "latest".to_string()),
+        save_frequency: 1,
+        save_every_steps: 0,
+        device: args.device.clone(),
+        workers: 2,
+        tau: 0.001,
+    }
+}
+
+/// Evaluates a finished run on Tux Paint's natural captions, when the data has them.
+fn evaluate_tuxpaint(args: &DemoArgs, summary: &TrainSummary) -> anyhow::Result<Vec<EvalResult>> {
+    let tsv = args.data.join("tuxpaint.tsv");
+    if !tsv.is_file() {
+        return Ok(Vec::new());
+    }
+    let device = parse_device(&args.device)?;
+    let loaded = checkpoint::load(&summary.checkpoint, device)?;
+    let context = loaded.model.config.text_cfg.context_length;
+    let set = PairSet::load(&tsv, &TsvOptions::default(), &loaded.preprocess, &loaded.tokenizer, context, 2)?;
+    let model_name = summary.run_dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut options = EvalOptions { device, ..EvalOptions::default() };
+    options.templates = vec!["{c}".into()];
+    let results = evaluate_pairs(&loaded, &set, "tuxpaint", &model_name, &options)?;
+    let results: Vec<EvalResult> = results.into_iter().filter(|r| r.task == "zeroshot_retrieval").collect();
+    for result in &results {
+        write_result(&summary.run_dir.join("results"), result)?;
+    }
+    Ok(results)
+}
+
+fn metric(results: &[EvalResult], task: &str, name: &str) -> Option<f64> {
+    results.iter().find(|r| r.task == task).and_then(|r| r.metrics.get(name).copied())
+}
+
+fn split_value(results: &[EvalResult], task: &str, name: &str) -> Option<f64> {
+    results.iter().find(|r| r.task == task).and_then(|r| r.split.get(name).copied())
+}
+
+fn format_table(rows: &[DemoRow]) -> String {
+    let percent = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}", 100.0 * v));
+    let mut columns: Vec<(&str, BTreeMap<String, String>)> = Vec::new();
+    let mut add = |title: &'static str, f: &dyn Fn(&DemoRow) -> String| {
+        columns.push((title, rows.iter().map(|r| (r.name.clone(), f(r))).collect()));
+    };
+    add("D", &|r| r.summary.code_dim.to_string());
+    add("held-out T->I R@1", &|r| percent(metric(&r.summary.eval, "zeroshot_retrieval", "image_retrieval_recall@1")));
+    add("held-out T->I R@5", &|r| percent(metric(&r.summary.eval, "zeroshot_retrieval", "image_retrieval_recall@5")));
+    add("held-out I->T R@5", &|r| percent(metric(&r.summary.eval, "zeroshot_retrieval", "text_retrieval_recall@5")));
+    add("zero-shot acc1", &|r| percent(metric(&r.summary.eval, "zeroshot_classification", "acc1")));
+    add("Tux Paint T->I R@5", &|r| percent(metric(&r.tuxpaint, "zeroshot_retrieval", "image_retrieval_recall@5")));
+    add("image l0", &|r| metric(&r.summary.eval, "sparsity", "l0_image").map_or("-".into(), |v| format!("{v:.1}")));
+    add("image l0 % of D", &|r| percent(metric(&r.summary.eval, "sparsity", "l0_image_fraction")));
+    add("text l0", &|r| metric(&r.summary.eval, "sparsity", "l0_text").map_or("-".into(), |v| format!("{v:.1}")));
+    add("dead %", &|r| percent(metric(&r.summary.eval, "sparsity", "dead_fraction")));
+    add("train s", &|r| format!("{:.0}", r.summary.train_seconds));
+
+    let mut out = String::new();
+    let _ = write!(out, "| metric |");
+    for row in rows {
+        let _ = write!(out, " {} |", row.name);
+    }
+    let _ = write!(out, "\n|---|");
+    for _ in rows {
+        let _ = write!(out, "---|");
+    }
+    out.push('\n');
+    for (title, values) in &columns {
+        let _ = write!(out, "| {title} |");
+        for row in rows {
+            let _ = write!(out, " {} |", values.get(&row.name).map_or("-", String::as_str));
+        }
+        out.push('\n');
+    }
+    if let Some(first) = rows.first() {
+        let n = split_value(&first.summary.eval, "zeroshot_retrieval", "n_images").unwrap_or(0.0);
+        let classes = split_value(&first.summary.eval, "zeroshot_classification", "n_classes").unwrap_or(0.0);
+        let tux = split_value(&first.tuxpaint, "zeroshot_retrieval", "n_images").unwrap_or(0.0);
+        let _ = write!(
+            out,
+            "\nChance: held-out R@1 {:.2}%, R@5 {:.2}% ({n:.0} images); zero-shot acc1 {:.2}% ({classes:.0} classes); Tux Paint R@5 {:.2}% ({tux:.0} images).\nT->I: text query, image results (image_retrieval_recall@k). l0 counts features with a_i > 0.001 in the L2-normalised code (|a_i| for dense).\n",
+            100.0 / n.max(1.0),
+            500.0 / n.max(1.0),
+            100.0 / classes.max(1.0),
+            500.0 / tux.max(1.0)
+        );
+    }
+    out
+}

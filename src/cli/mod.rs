@@ -1,0 +1,44 @@
+//! Subcommands of `sparse-clip`. Each prints machine-readable JSON on stdout and progress on stderr.
+
+mod data;
+mod demo;
+mod eval;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Train, evaluate and interpret Sparse CLIP models.
+#[derive(Debug, Parser)]
+#[command(name = "sparse-clip", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the built-in image-caption data from the fetched registry packages.
+    Data(data::DataArgs),
+    /// Train a CLIP or Sparse CLIP model.
+    Train(Box<sparse_clip::train::TrainOptions>),
+    /// Evaluate a checkpoint on an image-caption TSV.
+    Eval(eval::EvalArgs),
+    /// Train the dense baseline and Sparse CLIP on the built-in data and compare them.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Data(args) => data::run(args),
+        Command::Train(options) => train::run(&options),
+        Command::Eval(args) => eval::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

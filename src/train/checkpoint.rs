@@ -1,0 +1,182 @@
+//! Checkpoints: one folder per save, written atomically.
+//!
+//! ```text
+//! RUN/checkpoints/step_000120/
+//!     model.safetensors       weights, named after the module tree (open_clip names)
+//!     optimizer.safetensors   AdamW moments
+//!     model_config.json       ModelConfig (open_clip shape plus sparse_cfg)
+//!     preprocess.json         image size, mean, std, resize mode
+//!     tokenizer.json          the tokenizer, self-contained
+//!     state.json              step, epoch, seed, optimizer step, training options
+//! RUN/checkpoints/latest      the name of the newest complete folder
+//! ```
+//!
+//! A save writes everything into a hidden temporary folder, fsyncs each file, then renames the
+//! folder into place and rewrites `latest` the same way, so that a crash or a full disk leaves the
+//! previous checkpoint intact.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Tensor};
+
+use crate::config::ModelConfig;
+use crate::data::Preprocess;
+use crate::error::{Error, Result};
+use crate::model::Clip;
+use crate::tokenizer::Tokenizer;
+
+/// Where training stands when a checkpoint is written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Number of optimizer steps taken.
+    pub step: i64,
+    /// Total optimizer steps planned for the run.
+    pub total_steps: i64,
+    pub steps_per_epoch: i64,
+    /// The seed behind initialisation and every epoch's shuffle; resuming replays the same order.
+    pub seed: u64,
+    /// Seconds of training so far, summed over resumed sessions.
+    pub train_seconds: f64,
+    /// The training options, as given on the command line.
+    pub options: serde_json::Value,
+}
+
+/// A model loaded from a checkpoint with everything needed to feed it.
+pub struct LoadedModel {
+    pub vs: nn::VarStore,
+    pub model: Clip,
+    pub tokenizer: Tokenizer,
+    pub preprocess: Preprocess,
+    pub state: TrainState,
+    /// The checkpoint folder that was read.
+    pub path: PathBuf,
+}
+
+const LATEST: &str = "latest";
+
+/// Returns the name of the checkpoint folder for `step`.
+pub fn step_dir_name(step: i64) -> String {
+    format!("step_{step:06}")
+}
+
+/// Writes one checkpoint under `checkpoints_dir` and points `latest` at it; returns its folder.
+pub fn save(
+    checkpoints_dir: &Path,
+    vs: &nn::VarStore,
+    optimizer_state: &[(String, Tensor)],
+    model: &Clip,
+    tokenizer: &Tokenizer,
+    preprocess: &Preprocess,
+    state: &TrainState,
+) -> Result<PathBuf> {
+    fs::create_dir_all(checkpoints_dir).map_err(|e| Error::io("create folder", checkpoints_dir, e))?;
+    let name = step_dir_name(state.step);
+    let final_dir = checkpoints_dir.join(&name);
+    let tmp_dir = checkpoints_dir.join(format!(".{name}.tmp"));
+    if tmp_dir.exists() {
+        fs::remove_dir_all(&tmp_dir).map_err(|e| Error::io("remove stale folder", &tmp_dir, e))?;
+    }
+    fs::create_dir_all(&tmp_dir).map_err(|e| Error::io("create folder", &tmp_dir, e))?;
+
+    let weights = tmp_dir.join("model.safetensors");
+    vs.save(&weights)?;
+    sync_file(&weights)?;
+    let optimizer = tmp_dir.join("optimizer.safetensors");
+    let cpu_state: Vec<(String, Tensor)> =
+        optimizer_state.iter().map(|(n, t)| (n.clone(), t.to_device(Device::Cpu))).collect();
+    Tensor::write_safetensors(&cpu_state, &optimizer)?;
+    sync_file(&optimizer)?;
+    write_synced(&tmp_dir.join("model_config.json"), model.config.to_json().as_bytes())?;
+    write_synced(&tmp_dir.join("preprocess.json"), serde_json::to_string_pretty(preprocess)?.as_bytes())?;
+    tokenizer.save(&tmp_dir.join("tokenizer.json"))?;
+    sync_file(&tmp_dir.join("tokenizer.json"))?;
+    write_synced(&tmp_dir.join("state.json"), serde_json::to_string_pretty(state)?.as_bytes())?;
+    sync_dir(&tmp_dir)?;
+
+    if final_dir.exists() {
+        fs::remove_dir_all(&final_dir).map_err(|e| Error::io("replace folder", &final_dir, e))?;
+    }
+    fs::rename(&tmp_dir, &final_dir).map_err(|e| Error::io("rename checkpoint into", &final_dir, e))?;
+    write_atomic(&checkpoints_dir.join(LATEST), name.as_bytes())?;
+    sync_dir(checkpoints_dir)?;
+    Ok(final_dir)
+}
+
+/// Resolves a checkpoint path: a checkpoint folder, a run folder, or its `checkpoints` folder
+/// (both of the latter follow `latest`).
+pub fn resolve(path: &Path) -> Result<PathBuf> {
+    if path.join("state.json").is_file() {
+        return Ok(path.to_path_buf());
+    }
+    for dir in [path.join("checkpoints"), path.to_path_buf()] {
+        let latest = dir.join(LATEST);
+        if latest.is_file() {
+            let name = fs::read_to_string(&latest).map_err(|e| Error::io("read", &latest, e))?;
+            let target = dir.join(name.trim());
+            if target.join("state.json").is_file() {
+                return Ok(target);
+            }
+            return Err(Error::Checkpoint {
+                path: latest,
+                reason: format!("points at {}, which is not a complete checkpoint", target.display()),
+            });
+        }
+    }
+    Err(Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason: "not a checkpoint folder (no state.json) and no checkpoints/latest inside; pass a run folder or RUN/checkpoints/step_N".into(),
+    })
+}
+
+/// Loads a checkpoint for evaluation or for resuming training.
+pub fn load(path: &Path, device: Device) -> Result<LoadedModel> {
+    let dir = resolve(path)?;
+    let config = ModelConfig::load(&dir.join("model_config.json"))?;
+    let preprocess: Preprocess = read_json(&dir.join("preprocess.json"))?;
+    let state: TrainState = read_json(&dir.join("state.json"))?;
+    let tokenizer = Tokenizer::load(&dir.join("tokenizer.json"))?;
+    let mut vs = nn::VarStore::new(device);
+    let model = Clip::new(&vs.root(), &config);
+    let weights = dir.join("model.safetensors");
+    vs.load(&weights).map_err(|e| Error::Checkpoint {
+        path: weights.clone(),
+        reason: format!("cannot load weights into the model of model_config.json: {e}"),
+    })?;
+    Ok(LoadedModel { vs, model, tokenizer, preprocess, state, path: dir })
+}
+
+/// Reads the optimizer moments of a checkpoint folder.
+pub fn load_optimizer_state(dir: &Path) -> Result<Vec<(String, Tensor)>> {
+    let path = dir.join("optimizer.safetensors");
+    Tensor::read_safetensors(&path).map_err(|e| Error::Checkpoint { path, reason: e.to_string() })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Checkpoint { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io("write", path, e))?;
+    file.sync_all().map_err(|e| Error::io("fsync", path, e))
+}
+
+/// Writes `bytes` to a temporary sibling, fsyncs it and renames it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    write_synced(&tmp, bytes)?;
+    fs::rename(&tmp, path).map_err(|e| Error::io("rename into", path, e))
+}
+
+fn sync_file(path: &Path) -> Result<()> {
+    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io("fsync", path, e))
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io("fsync folder", path, e))
+}
