@@ -67,15 +67,18 @@ static BYTE_TABLE: LazyLock<ByteTable> = LazyLock::new(|| {
 /// Maps the UTF-8 bytes of a pre-token to base token ids, marking the last one as word end.
 pub fn byte_ids(pre_token: &str) -> Vec<u32> {
     let table = &*BYTE_TABLE;
-    let mut ids: Vec<u32> = pre_token.bytes().map(|b| table.id_of_byte[b as usize]).collect();
+    let mut ids: Vec<u32> = pre_token
+        .bytes()
+        .map(|b| table.id_of_byte[b as usize])
+        .collect();
     if let Some(last) = ids.last_mut() {
         *last += 256;
     }
     ids
 }
 
-/// Token strings and bytes by id, with a reverse map from string to id. Special tokens are not in
-/// it; the model appends them after the last merge.
+/// Token strings and bytes by id, with a reverse map from string to id. Special tokens are not part
+/// of it because the model appends them after the last merge.
 #[derive(Debug, Clone)]
 pub struct Vocab {
     strings: Vec<String>,
@@ -130,7 +133,10 @@ impl Vocab {
     /// Returns the id of the concatenation of tokens `first` and `second`, adding it to the
     /// vocabulary unless a token with that string already exists.
     pub fn merge(&mut self, first: u32, second: u32) -> u32 {
-        let string = format!("{}{}", self.strings[first as usize], self.strings[second as usize]);
+        let string = format!(
+            "{}{}",
+            self.strings[first as usize], self.strings[second as usize]
+        );
         if let Some(id) = self.id(&string) {
             return id;
         }
@@ -168,7 +174,9 @@ impl BpeModel {
     /// A merge whose result already exists adds no new token, and a pair listed twice keeps its
     /// first rank. CLIP's Python code would give a repeated result a second id and a repeated pair
     /// its last rank. CLIP's own merge list repeats neither, so both build the same 49,408 tokens.
-    pub fn from_merges<'a>(merges: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<BpeModel> {
+    pub fn from_merges<'a>(
+        merges: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<BpeModel> {
         let mut vocab = Vocab::byte_level();
         let mut table = HashMap::new();
 
@@ -257,7 +265,9 @@ impl BpeModel {
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u32>>> {
         // Every cache update is a single insert or clear, so a panic on another thread cannot leave
         // the map half-updated, and a poisoned lock is still safe to use.
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs CLIP's merge loop on one word: repeatedly takes the adjacent pair with the lowest rank
@@ -367,7 +377,10 @@ mod tests {
         // "a a a" merges the first pair only, as CLIP's left-to-right scan does.
         let model = BpeModel::from_merges([("a", "a")]).unwrap();
         let aaa = model.apply_merges(byte_ids("aaa"));
-        let strings: Vec<_> = aaa.iter().map(|&id| model.token_string(id).unwrap()).collect();
+        let strings: Vec<_> = aaa
+            .iter()
+            .map(|&id| model.token_string(id).unwrap())
+            .collect();
         assert_eq!(strings, ["aa", "a</w>"]);
     }
 
@@ -377,6 +390,9 @@ mod tests {
         assert_eq!(model.vocab_size(), 515);
         assert!(model.decode(&[515]).is_err());
         assert!(model.decode(&[-1]).is_err());
-        assert_eq!(model.decode(&[513, 514]).unwrap(), "<|startoftext|><|endoftext|>");
+        assert_eq!(
+            model.decode(&[513, 514]).unwrap(),
+            "<|startoftext|><|endoftext|>"
+        );
     }
 }

@@ -41,7 +41,11 @@ fn build_clip_model() -> Result<BpeModel> {
     let mut text = String::new();
     GzDecoder::new(MERGES_GZ)
         .read_to_string(&mut text)
-        .map_err(|e| Error::Tokenizer(format!("failed to decompress the embedded CLIP merge list: {e}")))?;
+        .map_err(|e| {
+            Error::Tokenizer(format!(
+                "failed to decompress the embedded CLIP merge list: {e}"
+            ))
+        })?;
 
     let mut merges = Vec::with_capacity(CLIP_MERGES);
     for (index, line) in text.split('\n').skip(1).take(CLIP_MERGES).enumerate() {
@@ -94,7 +98,7 @@ mod tests {
 
     #[test]
     fn clip_encodes_known_ids() {
-        // Ids from OpenAI CLIP's `clip.tokenize`, without the start and end tokens.
+        // Ids that OpenAI CLIP's `SimpleTokenizer.encode` returns for these captions.
         assert_eq!(encode("a photo of a cat"), [320, 1125, 539, 320, 2368]);
         assert_eq!(encode("hello world"), [3306, 1002]);
         assert_eq!(encode("a diagram"), [320, 22697]);
@@ -121,7 +125,12 @@ mod tests {
     #[test]
     fn clip_decodes_to_cleaned_text() {
         let model = clip_model().unwrap();
-        for text in ["a photo of a cat", "crème brûlée", "🐶 dog face", "naïve 東京 𝔘𝔫𝔦𝔠𝔬𝔡𝔢"] {
+        for text in [
+            "a photo of a cat",
+            "crème brûlée",
+            "🐶 dog face",
+            "naïve 東京 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        ] {
             let ids: Vec<i64> = model.encode(text).into_iter().map(i64::from).collect();
             assert_eq!(model.decode(&ids).unwrap(), text);
         }

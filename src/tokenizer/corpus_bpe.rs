@@ -27,7 +27,10 @@ type Pair = (u32, u32);
 ///
 /// Training stops early when no pair occurs at least twice, so the vocabulary can be smaller than
 /// requested. Empty captions are skipped.
-pub fn train_merges<S: AsRef<str>>(texts: &[S], vocab_size: usize) -> Result<Vec<(String, String)>> {
+pub fn train_merges<S: AsRef<str>>(
+    texts: &[S],
+    vocab_size: usize,
+) -> Result<Vec<(String, String)>> {
     if vocab_size < MIN_VOCAB_SIZE {
         return Err(Error::Tokenizer(format!(
             "corpus vocabulary size {vocab_size} is too small: it must be at least {MIN_VOCAB_SIZE} \
@@ -62,7 +65,10 @@ pub fn train_merges<S: AsRef<str>>(texts: &[S], vocab_size: usize) -> Result<Vec
         // merged again in the training words but is not listed twice, because the encoder applies
         // it at its first rank anyway.
         if merged_pairs.insert(pair) {
-            merges.push((vocab.string(pair.0).to_owned(), vocab.string(pair.1).to_owned()));
+            merges.push((
+                vocab.string(pair.0).to_owned(),
+                vocab.string(pair.1).to_owned(),
+            ));
         }
         pairs.merge(pair, merged, &mut words, &frequencies);
     }
@@ -91,15 +97,18 @@ fn count_words<S: AsRef<str>>(texts: &[S]) -> (Vec<Vec<u32>>, Vec<u64>) {
 
     let mut sorted: Vec<(String, u64)> = counts.into_iter().collect();
     sorted.sort_unstable();
-    sorted.into_iter().map(|(word, count)| (byte_ids(&word), count)).unzip()
+    sorted
+        .into_iter()
+        .map(|(word, count)| (byte_ids(&word), count))
+        .unzip()
 }
 
 /// Counts of adjacent token pairs over all words, weighted by word frequency, with the words each
 /// pair occurs in and a heap ordered by count.
 struct PairIndex {
     counts: HashMap<Pair, u64>,
-    /// Indices of words that contain or once contained each pair. An index can be listed twice or
-    /// no longer hold the pair; `merge` checks the word itself.
+    /// Indices of words that contain or once contained each pair. An index can be listed twice, or
+    /// its word can have lost the pair, so `merge` checks the word itself.
     words_of_pair: HashMap<Pair, Vec<usize>>,
     /// Entries of (count, pair), with the smaller pair first among equal counts. An entry whose
     /// count differs from `counts` is out of date and is skipped when popped.
@@ -120,7 +129,11 @@ impl PairIndex {
                 index.add_word(pair, word_index);
             }
         }
-        index.heap = index.counts.iter().map(|(&pair, &count)| (count, Reverse(pair))).collect();
+        index.heap = index
+            .counts
+            .iter()
+            .map(|(&pair, &count)| (count, Reverse(pair)))
+            .collect();
         index
     }
 

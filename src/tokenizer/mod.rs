@@ -3,8 +3,7 @@
 //!
 //! Both clean text the same way (see [`clean_text`]), split it with CLIP's pre-tokenizer and mark
 //! word ends with `</w>`. Both put the start-of-text and end-of-text tokens at the last two ids, so
-//! the end-of-text token has the largest id, which lets the text tower pool at the argmax of the ids
-//! as open_clip does. [`Tokenizer::tokenize`] returns open_clip's layout:
+//! the end-of-text token has the largest id and the text tower can find it as the argmax of a row. [`Tokenizer::tokenize`] returns open_clip's layout:
 //! `[SOT, tokens..., EOT, 0, 0, ...]`.
 
 mod bpe;
@@ -29,7 +28,7 @@ use crate::error::{Error, Result};
 pub const CLIP_CONTEXT_LENGTH: usize = 77;
 
 /// Id that pads a tokenized caption after its end-of-text token, as in CLIP. In CLIP's vocabulary
-/// it is also the id of `!`, so padding is told apart by its position after the end-of-text token.
+/// it is also the id of `!`, so only its position after the end-of-text token marks it as padding.
 pub const PAD_ID: i64 = 0;
 
 /// The serialized form of a tokenizer: what it is and the data needed to rebuild it.
@@ -70,10 +69,13 @@ impl Tokenizer {
 
     /// Trains a byte-level BPE on `texts` with at most `vocab_size` token ids, special tokens
     /// included. Training stops early when no pair of tokens occurs twice, so the result can be
-    /// smaller; [`Tokenizer::vocab_size`] returns the actual size. Empty captions are skipped.
+    /// smaller. [`Tokenizer::vocab_size`] returns the actual size. Empty captions are skipped.
     pub fn train_corpus<S: AsRef<str>>(texts: &[S], vocab_size: usize) -> Result<Tokenizer> {
         let merges = corpus_bpe::train_merges(texts, vocab_size)?;
-        let merges = merges.into_iter().map(|(first, second)| format!("{first} {second}")).collect();
+        let merges = merges
+            .into_iter()
+            .map(|(first, second)| format!("{first} {second}"))
+            .collect();
         Tokenizer::from_spec(TokenizerSpec::Corpus { merges })
     }
 
@@ -127,8 +129,8 @@ impl Tokenizer {
 
     /// Encodes `text` into exactly `context_length` ids: start-of-text, the caption's tokens,
     /// end-of-text, then [`PAD_ID`] up to the length. A caption too long to fit is cut, and its
-    /// last id is replaced by end-of-text (open_clip's `truncate=True`), so end-of-text is always
-    /// present.
+    /// last id is replaced by end-of-text, as OpenAI CLIP's `clip.tokenize(..., truncate=True)` does.
+    /// So end-of-text is always present.
     ///
     /// # Errors
     /// [`Error::Tokenizer`] when `context_length` is below 2 or the caption is empty after cleaning.
@@ -152,14 +154,22 @@ impl Tokenizer {
     ///
     /// # Errors
     /// The first caption that fails, with its index in `texts`.
-    pub fn tokenize_batch<S: AsRef<str>>(&self, texts: &[S], context_length: usize) -> Result<Vec<i64>> {
+    pub fn tokenize_batch<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        context_length: usize,
+    ) -> Result<Vec<i64>> {
         check_context_length(context_length)?;
         let mut ids = Vec::with_capacity(texts.len() * context_length);
         for (index, text) in texts.iter().enumerate() {
-            let row = self.tokenize(text.as_ref(), context_length).map_err(|e| match e {
-                Error::Tokenizer(message) => Error::Tokenizer(format!("caption {index} of the batch: {message}")),
-                other => other,
-            })?;
+            let row = self
+                .tokenize(text.as_ref(), context_length)
+                .map_err(|e| match e {
+                    Error::Tokenizer(message) => {
+                        Error::Tokenizer(format!("caption {index} of the batch: {message}"))
+                    }
+                    other => other,
+                })?;
             ids.extend(row);
         }
         Ok(ids)
@@ -188,9 +198,11 @@ impl Tokenizer {
 
     /// Reads a tokenizer written by [`Tokenizer::save`].
     pub fn load(path: &Path) -> Result<Tokenizer> {
-        let json = std::fs::read(path).map_err(|e| Error::io("failed to read tokenizer file", path, e))?;
-        serde_json::from_slice(&json)
-            .map_err(|e| Error::Tokenizer(format!("invalid tokenizer file {}: {e}", path.display())))
+        let json =
+            std::fs::read(path).map_err(|e| Error::io("failed to read tokenizer file", path, e))?;
+        serde_json::from_slice(&json).map_err(|e| {
+            Error::Tokenizer(format!("invalid tokenizer file {}: {e}", path.display()))
+        })
     }
 }
 
@@ -231,7 +243,9 @@ fn build_corpus_model(merges: &[String]) -> Result<BpeModel> {
     let mut pairs = Vec::with_capacity(merges.len());
     for (index, merge) in merges.iter().enumerate() {
         match merge.split_once(' ') {
-            Some((first, second)) if !first.is_empty() && !second.is_empty() && !second.contains(' ') => {
+            Some((first, second))
+                if !first.is_empty() && !second.is_empty() && !second.contains(' ') =>
+            {
                 pairs.push((first, second))
             }
             _ => {
@@ -280,7 +294,11 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     }
     if let Err(e) = std::fs::rename(&temporary, path) {
         let _ = std::fs::remove_file(&temporary);
-        return Err(Error::io("failed to rename tokenizer file into place", path, e));
+        return Err(Error::io(
+            "failed to rename tokenizer file into place",
+            path,
+            e,
+        ));
     }
 
     // Syncing the folder makes the rename itself durable. Some platforms and file systems cannot

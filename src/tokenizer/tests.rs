@@ -3,9 +3,15 @@ use super::*;
 /// Captions in the style of the emoji and clip-art data: a name, a colon and keywords, or a short
 /// sentence. The list is deterministic.
 fn sample_captions(count: usize) -> Vec<String> {
-    let adjectives = ["red", "smiling", "grinning", "small", "blue", "happy", "sleeping", "angry", "old"];
-    let nouns = ["dog", "cat", "face", "heart", "flower", "house", "tree", "car", "bird", "moon", "star"];
-    let keywords = ["animal", "pet", "nature", "love", "travel", "weather", "symbol", "food", "sky"];
+    let adjectives = [
+        "red", "smiling", "grinning", "small", "blue", "happy", "sleeping", "angry", "old",
+    ];
+    let nouns = [
+        "dog", "cat", "face", "heart", "flower", "house", "tree", "car", "bird", "moon", "star",
+    ];
+    let keywords = [
+        "animal", "pet", "nature", "love", "travel", "weather", "symbol", "food", "sky",
+    ];
     (0..count)
         .map(|i| {
             let adjective = adjectives[i % adjectives.len()];
@@ -48,7 +54,9 @@ const UNUSUAL_TEXTS: &[&str] = &[
 #[test]
 fn clip_tokenize_matches_known_ids() {
     let tokenizer = Tokenizer::clip().unwrap();
-    let ids = tokenizer.tokenize("a photo of a cat", CLIP_CONTEXT_LENGTH).unwrap();
+    let ids = tokenizer
+        .tokenize("a photo of a cat", CLIP_CONTEXT_LENGTH)
+        .unwrap();
     assert_eq!(ids.len(), 77);
     assert_eq!(ids[..7], [49406, 320, 1125, 539, 320, 2368, 49407]);
     assert!(ids[7..].iter().all(|&id| id == 0));
@@ -69,7 +77,10 @@ fn tokenize_pads_with_zero() {
 #[test]
 fn tokenize_exact_fit_has_no_padding() {
     let tokenizer = Tokenizer::clip().unwrap();
-    assert_eq!(tokenizer.tokenize("hello world", 4).unwrap(), [49406, 3306, 1002, 49407]);
+    assert_eq!(
+        tokenizer.tokenize("hello world", 4).unwrap(),
+        [49406, 3306, 1002, 49407]
+    );
 }
 
 #[test]
@@ -98,7 +109,11 @@ fn tokenize_rejects_short_context() {
     for context_length in [0, 1] {
         let err = tokenizer.tokenize("a cat", context_length).unwrap_err();
         assert!(matches!(err, Error::Tokenizer(_)), "{err:?}");
-        assert!(err.to_string().contains(&format!("context length {context_length}")), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("context length {context_length}")),
+            "{err}"
+        );
     }
     assert!(tokenizer.tokenize_batch(&["a cat"], 1).is_err());
 }
@@ -118,7 +133,9 @@ fn empty_caption_is_an_error() {
 #[test]
 fn empty_caption_error_names_batch_index() {
     let tokenizer = Tokenizer::clip().unwrap();
-    let err = tokenizer.tokenize_batch(&["a cat", "a dog", " "], 77).unwrap_err();
+    let err = tokenizer
+        .tokenize_batch(&["a cat", "a dog", " "], 77)
+        .unwrap_err();
     assert!(err.to_string().contains("caption 2 of the batch"), "{err}");
 }
 
@@ -137,7 +154,10 @@ fn tokenize_batch_concatenates_rows() {
     assert_eq!(batch.len(), 20);
     assert_eq!(batch[..10], tokenizer.tokenize(&texts[0], 10).unwrap()[..]);
     assert_eq!(batch[10..], tokenizer.tokenize(&texts[1], 10).unwrap()[..]);
-    assert!(tokenizer.tokenize_batch::<String>(&[], 10).unwrap().is_empty());
+    assert!(tokenizer
+        .tokenize_batch::<String>(&[], 10)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -147,7 +167,9 @@ fn unusual_text_does_not_panic() {
             let ids = tokenizer.tokenize(text, 16).unwrap();
             assert_eq!(ids.len(), 16);
             assert_eq!(ids[0], tokenizer.sot());
-            assert!(ids.iter().all(|&id| (0..tokenizer.vocab_size() as i64).contains(&id)));
+            assert!(ids
+                .iter()
+                .all(|&id| (0..tokenizer.vocab_size() as i64).contains(&id)));
             tokenizer.decode(&ids).unwrap();
         }
     }
@@ -156,9 +178,18 @@ fn unusual_text_does_not_panic() {
 #[test]
 fn decode_returns_cleaned_text() {
     for tokenizer in [Tokenizer::clip().unwrap(), corpus_tokenizer()] {
-        for text in ["A Photo of a CAT", "crème brûlée", "👍🏽 thumbs up", "東京タワー"] {
+        for text in [
+            "A Photo of a CAT",
+            "crème brûlée",
+            "👍🏽 thumbs up",
+            "東京タワー",
+        ] {
             let ids = tokenizer.encode(text).unwrap();
-            assert_eq!(tokenizer.decode(&ids).unwrap(), clean_text(text), "{tokenizer:?}");
+            assert_eq!(
+                tokenizer.decode(&ids).unwrap(),
+                clean_text(text),
+                "{tokenizer:?}"
+            );
         }
     }
 }
@@ -166,11 +197,19 @@ fn decode_returns_cleaned_text() {
 #[test]
 fn decode_separates_pre_tokens_with_spaces() {
     for tokenizer in [Tokenizer::clip().unwrap(), corpus_tokenizer()] {
-        for text in UNUSUAL_TEXTS.iter().copied().chain(["Dog's toy: 12 balls!"]) {
+        for text in UNUSUAL_TEXTS
+            .iter()
+            .copied()
+            .chain(["Dog's toy: 12 balls!"])
+        {
             let cleaned = clean_text(text);
             let expected = text::pre_tokens(&cleaned).collect::<Vec<_>>().join(" ");
             let ids = tokenizer.encode(text).unwrap();
-            assert_eq!(tokenizer.decode(&ids).unwrap(), expected, "{tokenizer:?} on {text:?}");
+            assert_eq!(
+                tokenizer.decode(&ids).unwrap(),
+                expected,
+                "{tokenizer:?} on {text:?}"
+            );
         }
     }
 }
@@ -178,7 +217,9 @@ fn decode_separates_pre_tokens_with_spaces() {
 #[test]
 fn decode_rejects_unknown_id() {
     let tokenizer = corpus_tokenizer();
-    let err = tokenizer.decode(&[tokenizer.vocab_size() as i64]).unwrap_err();
+    let err = tokenizer
+        .decode(&[tokenizer.vocab_size() as i64])
+        .unwrap_err();
     assert!(err.to_string().contains("cannot decode token id"), "{err}");
 }
 
@@ -227,18 +268,28 @@ fn corpus_training_rejects_bad_input() {
 #[test]
 fn save_load_round_trip_keeps_ids() {
     let folder = tempfile::tempdir().unwrap();
-    let texts = ["a smiling dog: pet, love", "A blue moon in the sky.", "crème brûlée 🍮"];
-    for (name, tokenizer) in [("clip.json", Tokenizer::clip().unwrap()), ("corpus.json", corpus_tokenizer())] {
+    let texts = [
+        "a smiling dog: pet, love",
+        "A blue moon in the sky.",
+        "crème brûlée 🍮",
+    ];
+    for (name, tokenizer) in [
+        ("clip.json", Tokenizer::clip().unwrap()),
+        ("corpus.json", corpus_tokenizer()),
+    ] {
         let path = folder.path().join(name);
         tokenizer.save(&path).unwrap();
         let loaded = Tokenizer::load(&path).unwrap();
         assert_eq!(loaded, tokenizer);
         assert_eq!(loaded.vocab_size(), tokenizer.vocab_size());
         for text in texts {
-            assert_eq!(loaded.tokenize(text, 77).unwrap(), tokenizer.tokenize(text, 77).unwrap());
+            assert_eq!(
+                loaded.tokenize(text, 77).unwrap(),
+                tokenizer.tokenize(text, 77).unwrap()
+            );
         }
     }
-    // Only the two tokenizer files remain; no temporary file is left behind.
+    // Only the two tokenizer files remain, so no temporary file is left behind.
     assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 2);
 }
 
@@ -256,7 +307,8 @@ fn serialized_form_is_tagged() {
     let json = serde_json::to_string(&Tokenizer::clip().unwrap()).unwrap();
     assert_eq!(json, r#"{"kind":"clip_bpe"}"#);
 
-    let corpus: Tokenizer = serde_json::from_str(r#"{"kind":"corpus","merges":["d o","do g</w>"]}"#).unwrap();
+    let corpus: Tokenizer =
+        serde_json::from_str(r#"{"kind":"corpus","merges":["d o","do g</w>"]}"#).unwrap();
     assert_eq!(corpus.vocab_size(), 516);
     assert_eq!(corpus.encode("dog").unwrap(), [513]);
 }
@@ -273,7 +325,10 @@ fn load_rejects_invalid_files() {
         ("not_json.json", "not json"),
         ("unknown_kind.json", r#"{"kind":"wordpiece"}"#),
         ("bad_merge.json", r#"{"kind":"corpus","merges":["dog"]}"#),
-        ("unknown_token.json", r#"{"kind":"corpus","merges":["do g</w>"]}"#),
+        (
+            "unknown_token.json",
+            r#"{"kind":"corpus","merges":["do g</w>"]}"#,
+        ),
     ];
     for (name, contents) in cases {
         let path = folder.path().join(name);
@@ -288,7 +343,10 @@ fn load_rejects_invalid_files() {
 fn encode_works_from_several_threads() {
     let tokenizer = Tokenizer::clip().unwrap();
     let captions = sample_captions(200);
-    let expected: Vec<Vec<i64>> = captions.iter().map(|c| tokenizer.encode(c).unwrap()).collect();
+    let expected: Vec<Vec<i64>> = captions
+        .iter()
+        .map(|c| tokenizer.encode(c).unwrap())
+        .collect();
 
     std::thread::scope(|scope| {
         for _ in 0..4 {
@@ -305,13 +363,16 @@ fn encode_works_from_several_threads() {
 /// corpus has thousands of distinct words and enough pairs for a 4,096-token vocabulary.
 fn syllable_captions(count: usize) -> Vec<String> {
     const SYLLABLES: [&str; 32] = [
-        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ba", "de", "fi", "go", "hu", "ja", "ko", "le",
-        "ma", "no", "pi", "qu", "re", "so", "tu", "ve", "wa", "xi", "yo", "ze", "str", "ng", "ph", "ck",
+        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ba", "de", "fi", "go", "hu", "ja", "ko",
+        "le", "ma", "no", "pi", "qu", "re", "so", "tu", "ve", "wa", "xi", "yo", "ze", "str", "ng",
+        "ph", "ck",
     ];
     // A linear congruential generator keeps the corpus the same on every run without a seed crate.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move |bound: u64| {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) % bound
     };
     (0..count)
@@ -321,7 +382,9 @@ fn syllable_captions(count: usize) -> Vec<String> {
                 .map(|_| {
                     let syllables = 1 + next(4);
                     // The product of two uniform draws favours small indices.
-                    (0..syllables).map(|_| SYLLABLES[(next(32) * next(32) / 32) as usize]).collect::<String>()
+                    (0..syllables)
+                        .map(|_| SYLLABLES[(next(32) * next(32) / 32) as usize])
+                        .collect::<String>()
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -338,7 +401,11 @@ fn corpus_training_speed() {
     let start = std::time::Instant::now();
     let tokenizer = Tokenizer::train_corpus(&captions, 4096).unwrap();
     let elapsed = start.elapsed();
-    eprintln!("trained {} tokens on {} captions in {elapsed:?}", tokenizer.vocab_size(), captions.len());
+    eprintln!(
+        "trained {} tokens on {} captions in {elapsed:?}",
+        tokenizer.vocab_size(),
+        captions.len()
+    );
     assert_eq!(tokenizer.vocab_size(), 4096);
     assert!(elapsed.as_secs_f64() < 10.0, "{elapsed:?}");
 }

@@ -40,7 +40,7 @@ pub fn pre_tokens(cleaned: &str) -> impl Iterator<Item = &str> {
 
 /// Replaces HTML character references with the characters they stand for.
 ///
-/// NOTE: Python's `html.unescape` knows every HTML5 entity name and accepts some without the final
+/// NOTE: Python's `html.unescape` decodes every HTML5 entity name and accepts some without the final
 /// semicolon, and it maps some numeric references to control characters elsewhere. This decodes
 /// numeric references (`&#39;`, `&#x27;`) to their code points and the names amp, lt, gt, quot, apos
 /// and nbsp, and only with the semicolon. Other references stay as they are.
@@ -72,7 +72,8 @@ fn unescape_html(text: &str) -> Cow<'_, str> {
 /// Decodes the character reference at the start of `text`, which begins with `&`. Returns the
 /// character and the byte length of the reference, or `None` when no known reference starts there.
 fn decode_reference(text: &str) -> Option<(char, usize)> {
-    // The longest reference decoded here is `&#x10FFFF;` (10 bytes); longer ones are not looked at.
+    // The maximum length of a reference decoded here is 10 bytes (`&#x10FFFF;`), so the semicolon
+    // must be within the first 12 bytes.
     let semicolon = text.bytes().take(12).position(|b| b == b';')?;
     let name = &text[1..semicolon];
 
@@ -122,14 +123,23 @@ mod tests {
         assert_eq!(clean_text("Tom &amp;amp; Jerry"), "tom & jerry");
         assert_eq!(clean_text("it&#39;s &#x27;x&#X27;"), "it's 'x'");
         assert_eq!(clean_text("a&nbsp;b"), "a b");
-        assert_eq!(clean_text("&#0; &#xD800; &#x110000;"), "\u{fffd} \u{fffd} \u{fffd}");
+        assert_eq!(
+            clean_text("&#0; &#xD800; &#x110000;"),
+            "\u{fffd} \u{fffd} \u{fffd}"
+        );
     }
 
     #[test]
     fn unescape_html_keeps_unknown_references() {
-        assert_eq!(unescape_html("R&D &foo; &# &#; &#x; &#12a; &"), "R&D &foo; &# &#; &#x; &#12a; &");
+        assert_eq!(
+            unescape_html("R&D &foo; &# &#; &#x; &#12a; &"),
+            "R&D &foo; &# &#; &#x; &#12a; &"
+        );
         assert_eq!(unescape_html("&&amp;"), "&&");
-        assert_eq!(unescape_html("&#99999999999999999999;"), "&#99999999999999999999;");
+        assert_eq!(
+            unescape_html("&#99999999999999999999;"),
+            "&#99999999999999999999;"
+        );
     }
 
     #[test]
@@ -138,7 +148,21 @@ mod tests {
         let tokens: Vec<&str> = pre_tokens(&cleaned).collect();
         assert_eq!(
             tokens,
-            ["it", "'s", "2", "0", "2", "4", ":", "a", "<|endoftext|>", "dog", "'s", "toy", "!!"]
+            [
+                "it",
+                "'s",
+                "2",
+                "0",
+                "2",
+                "4",
+                ":",
+                "a",
+                "<|endoftext|>",
+                "dog",
+                "'s",
+                "toy",
+                "!!"
+            ]
         );
     }
 

@@ -19,7 +19,7 @@ const TONE_SUFFIXES: [(&str, u8); 5] = [("medium-light", 2), ("medium-dark", 4),
 /// Iconify Fluent Emoji names that follow neither the CLDR label nor the Unicode name, mapped to
 /// the CLDR label. Found by listing the names of `@iconify-json/fluent-emoji@1.2.7` that matched
 /// no label.
-const NAME_ALIASES: [(&str, &str); 28] = [
+const NAME_ALIASES: [(&str, &str); 30] = [
     ("blackbird", "black bird"),
     ("phoenix-bird", "phoenix"),
     ("red-triangle", "red triangle pointed up"),
@@ -48,10 +48,9 @@ const NAME_ALIASES: [(&str, &str); 28] = [
     ("person-mage", "mage"),
     ("person-superhero", "superhero"),
     ("person-supervillain", "supervillain"),
+    ("person-vampire", "vampire"),
+    ("person-zombie", "zombie"),
 ];
-
-/// Fluent Emoji names for the undead, which CLDR names without "person".
-const UNDEAD_ALIASES: [(&str, &str); 2] = [("person-vampire", "vampire"), ("person-zombie", "zombie")];
 
 /// Unicode emoji group names, keyed by the emojibase group slug. emoji-datasource uses these names.
 const GROUP_NAMES: [(&str, &str); 10] = [
@@ -238,8 +237,10 @@ impl EmojiLabels {
             variants.extend(entry.skins.iter().map(|skin| (skin, true)));
             for (variant, is_skin) in variants {
                 let key = codepoint_key(&variant.hexcode);
+                // Skin tone variants without their own group take their base emoji's.
+                let grouped = if variant.group.is_some() { variant } else { &entry };
                 let (category, subcategory) =
-                    category_by_key.get(&key).cloned().unwrap_or_else(|| fallback_category(variant));
+                    category_by_key.get(&key).cloned().unwrap_or_else(|| fallback_category(grouped));
                 let tags = if variant.tags.is_empty() { entry.tags.clone() } else { variant.tags.clone() };
                 labels.by_slug.entry(slug(&variant.label)).or_insert_with(|| key.clone());
                 // Only single-tone variants get an index entry; multi-person variants list a tone each.
@@ -259,7 +260,7 @@ impl EmojiLabels {
             }
         }
 
-        for (name, label) in NAME_ALIASES.iter().chain(&UNDEAD_ALIASES) {
+        for (name, label) in NAME_ALIASES {
             if let Some(key) = labels.by_slug.get(&slug(label)).cloned() {
                 labels.by_alias_slug.insert(name.to_string(), key);
             }
