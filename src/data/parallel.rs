@@ -12,7 +12,9 @@ pub fn resolve_threads(requested: usize) -> usize {
     if requested > 0 {
         return requested;
     }
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// Creates a progress bar for `len` items. It draws on stderr and stays hidden when stderr is not
@@ -51,7 +53,10 @@ where
                     let Some(item) = next else { break };
                     if let Err(error) = work(item) {
                         stop.store(true, Ordering::Relaxed);
-                        first_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(error);
+                        first_error
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(error);
                         break;
                     }
                     bar.inc(1);
@@ -98,6 +103,9 @@ mod tests {
             Ok(())
         });
         assert_eq!(result.unwrap_err().to_string(), "item 5 failed");
-        assert!(visited.load(Ordering::Relaxed) < 1000, "workers must stop after an error");
+        assert!(
+            visited.load(Ordering::Relaxed) < 1000,
+            "workers must stop after an error"
+        );
     }
 }

@@ -14,9 +14,10 @@ use crate::error::{Error, Result};
 /// Per-channel RGB mean of the OpenAI CLIP training images (open_clip `OPENAI_DATASET_MEAN`).
 pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
 /// Per-channel RGB standard deviation of the OpenAI CLIP training images (open_clip `OPENAI_DATASET_STD`).
+#[allow(clippy::excessive_precision)] // the digits open_clip uses, rounded to f32 by the compiler
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
 
-/// How an image is brought to `image_size` x `image_size`.
+/// Resize strategy that brings an image to `image_size` x `image_size`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ResizeMode {
@@ -54,7 +55,9 @@ impl Preprocess {
     /// Checks that the size is positive and every std is positive and finite.
     pub fn validate(&self) -> Result<()> {
         if self.image_size == 0 {
-            return Err(Error::Config("preprocess image_size is 0; set it to a positive number of pixels".into()));
+            return Err(Error::Config(
+                "preprocess image_size is 0; set it to a positive number of pixels".into(),
+            ));
         }
         let all_finite = self.mean.iter().chain(&self.std).all(|v| v.is_finite());
         if !all_finite || self.std.iter().any(|&s| s <= 0.0) {
@@ -89,7 +92,8 @@ impl Preprocess {
                 let scale = size as f64 / width.min(height) as f64;
                 let new_width = ((width as f64 * scale).round() as u32).max(size);
                 let new_height = ((height as f64 * scale).round() as u32).max(size);
-                let resized = imageops::resize(image, new_width, new_height, FilterType::CatmullRom);
+                let resized =
+                    imageops::resize(image, new_width, new_height, FilterType::CatmullRom);
                 let left = (new_width - size) / 2;
                 let top = (new_height - size) / 2;
                 imageops::crop_imm(&resized, left, top, size, size).to_image()
@@ -129,7 +133,11 @@ impl Preprocess {
 /// buffer of `paths.len() * 3 * image_size * image_size` CHW `u8` values, in the order of `paths`.
 ///
 /// The first image that fails to load aborts the whole call with its error, which names the file.
-pub fn load_images_parallel(paths: &[PathBuf], pre: &Preprocess, threads: usize) -> Result<Vec<u8>> {
+pub fn load_images_parallel(
+    paths: &[PathBuf],
+    pre: &Preprocess,
+    threads: usize,
+) -> Result<Vec<u8>> {
     pre.validate()?;
     let per_image = pre.values_per_image();
     let mut buffer = vec![0u8; paths.len() * per_image];
@@ -151,7 +159,9 @@ mod tests {
     use std::path::Path;
 
     fn gradient(width: u32, height: u32) -> RgbImage {
-        RgbImage::from_fn(width, height, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, 200]))
+        RgbImage::from_fn(width, height, |x, y| {
+            Rgb([(x * 7) as u8, (y * 5) as u8, 200])
+        })
     }
 
     #[test]
@@ -164,8 +174,14 @@ mod tests {
             let expected = (1.0 - CLIP_MEAN[channel]) / CLIP_STD[channel];
             let first = values[channel * 256];
             let last = values[channel * 256 + 255];
-            assert!((first - expected).abs() < 1e-6, "channel {channel}: {first} != {expected}");
-            assert!((last - expected).abs() < 1e-6, "channel {channel}: {last} != {expected}");
+            assert!(
+                (first - expected).abs() < 1e-6,
+                "channel {channel}: {first} != {expected}"
+            );
+            assert!(
+                (last - expected).abs() < 1e-6,
+                "channel {channel}: {last} != {expected}"
+            );
         }
     }
 
@@ -186,10 +202,19 @@ mod tests {
     fn shortest_side_crops_centre() {
         let pre = Preprocess::clip(8);
         // A 16 x 8 image: a black left quarter, white elsewhere; the centre crop drops the black.
-        let image = RgbImage::from_fn(16, 8, |x, _| if x < 4 { Rgb([0, 0, 0]) } else { Rgb([255, 255, 255]) });
+        let image = RgbImage::from_fn(16, 8, |x, _| {
+            if x < 4 {
+                Rgb([0, 0, 0])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
         let cropped = pre.resize_crop(&image);
         assert_eq!(cropped.dimensions(), (8, 8));
-        assert!(cropped.pixels().all(|p| p.0 == [255, 255, 255]), "the black band must be cropped away");
+        assert!(
+            cropped.pixels().all(|p| p.0 == [255, 255, 255]),
+            "the black band must be cropped away"
+        );
     }
 
     #[test]
@@ -198,20 +223,39 @@ mod tests {
             resize_mode: ResizeMode::Squash,
             ..Preprocess::clip(8)
         };
-        let image = RgbImage::from_fn(16, 8, |x, _| if x < 4 { Rgb([0, 0, 0]) } else { Rgb([255, 255, 255]) });
+        let image = RgbImage::from_fn(16, 8, |x, _| {
+            if x < 4 {
+                Rgb([0, 0, 0])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
         let squashed = pre.resize_crop(&image);
         assert_eq!(squashed.dimensions(), (8, 8));
-        assert_eq!(squashed.get_pixel(0, 4).0, [0, 0, 0], "the black band must survive a squash");
+        assert_eq!(
+            squashed.get_pixel(0, 4).0,
+            [0, 0, 0],
+            "the black band must survive a squash"
+        );
     }
 
     #[test]
     fn downscale_is_antialiased() {
         // A 1-pixel checkerboard averages to mid grey when shrunk 4x; plain sampling would not.
         let pre = Preprocess::clip(8);
-        let image = RgbImage::from_fn(32, 32, |x, y| if (x + y) % 2 == 0 { Rgb([0, 0, 0]) } else { Rgb([255, 255, 255]) });
+        let image = RgbImage::from_fn(32, 32, |x, y| {
+            if (x + y) % 2 == 0 {
+                Rgb([0, 0, 0])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
         let small = pre.resize_crop(&image);
         let centre = small.get_pixel(4, 4)[0] as i32;
-        assert!((centre - 128).abs() < 20, "centre value {centre} is not close to mid grey");
+        assert!(
+            (centre - 128).abs() < 20,
+            "centre value {centre} is not close to mid grey"
+        );
     }
 
     #[test]
@@ -246,8 +290,14 @@ mod tests {
         assert_eq!(buffer.len(), 3 * pre.values_per_image());
         for (index, path) in paths.iter().enumerate() {
             let expected = pre.apply_u8(&load_rgb(path).unwrap());
-            let slot = &buffer[index * pre.values_per_image()..(index + 1) * pre.values_per_image()];
-            assert_eq!(slot, expected.as_slice(), "image {} differs", path.display());
+            let slot =
+                &buffer[index * pre.values_per_image()..(index + 1) * pre.values_per_image()];
+            assert_eq!(
+                slot,
+                expected.as_slice(),
+                "image {} differs",
+                path.display()
+            );
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Which columns hold the image path and the caption, and the field separator. These mirror
+/// Column names of the image path and the caption, and the field separator. They mirror
 /// open_clip's `--csv-img-key`, `--csv-caption-key` and `--csv-separator`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TsvOptions {
@@ -43,8 +43,9 @@ pub struct PairRecord {
 /// Reads image-caption pairs from a TSV (or CSV) file.
 ///
 /// Empty lines are skipped. With a separator other than tab, a field may be wrapped in double
-/// quotes (a doubled `""` inside is one quote), so that it can contain the separator; tab-separated
-/// files are split on every tab, and quotes in them are plain text. A quoted field cannot span lines.
+/// quotes so that it can contain the separator, and a doubled `""` inside is one quote.
+/// Tab-separated files are split on every tab, and quotes in them are plain text. A quoted field
+/// cannot span lines.
 ///
 /// Errors name the file and line for: a missing file, a header without the image or caption
 /// column (listing the columns found), a line with the wrong number of fields, an empty image path
@@ -62,14 +63,20 @@ pub fn read_pairs(path: &Path, options: &TsvOptions) -> Result<Vec<PairRecord>> 
     })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
 
-    let mut lines = bytes.split(|&b| b == b'\n').enumerate().map(|(index, raw)| {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        (index + 1, raw)
-    });
+    let mut lines = bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(index, raw)| {
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            (index + 1, raw)
+        });
 
-    let (header_line, header_raw) = lines
-        .find(|(_, raw)| !raw.is_empty())
-        .ok_or_else(|| Error::Data(format!("image-caption table {} is empty; it needs a header line", path.display())))?;
+    let (header_line, header_raw) = lines.find(|(_, raw)| !raw.is_empty()).ok_or_else(|| {
+        Error::Data(format!(
+            "image-caption table {} is empty; it needs a header line",
+            path.display()
+        ))
+    })?;
     let header_text = utf8_line(header_raw, path, header_line)?;
     let header_text = header_text.strip_prefix('\u{feff}').unwrap_or(header_text);
     let columns: Vec<String> = split_fields(header_text, options.separator, path, header_line)?
@@ -141,7 +148,9 @@ pub fn read_pairs(path: &Path, options: &TsvOptions) -> Result<Vec<PairRecord>> 
             .iter()
             .zip(&fields)
             .enumerate()
-            .filter(|(index, _)| *index != image_column && *index != caption_column && Some(*index) != label_column)
+            .filter(|(index, _)| {
+                *index != image_column && *index != caption_column && Some(*index) != label_column
+            })
             .map(|(_, (name, value))| (name.clone(), value.clone()))
             .collect();
 
@@ -167,7 +176,12 @@ fn utf8_line<'a>(raw: &'a [u8], path: &Path, line: usize) -> Result<&'a str> {
 }
 
 /// Splits one line into fields. Quotes are honoured only for separators other than tab.
-fn split_fields(line: &str, separator: char, path: &Path, line_number: usize) -> Result<Vec<String>> {
+fn split_fields(
+    line: &str,
+    separator: char,
+    path: &Path,
+    line_number: usize,
+) -> Result<Vec<String>> {
     if separator == '\t' {
         return Ok(line.split('\t').map(str::to_string).collect());
     }
@@ -188,11 +202,11 @@ fn split_fields(line: &str, separator: char, path: &Path, line_number: usize) ->
                     Some(c) => field.push(c),
                     None => {
                         return Err(Error::Data(format!(
-                            "{}: line {line_number}, field {}: the quoted field has no closing quote; \
+                        "{}: line {line_number}, field {}: the quoted field has no closing quote; \
                              close it (quoted fields cannot span lines)",
-                            path.display(),
-                            fields.len() + 1
-                        )))
+                        path.display(),
+                        fields.len() + 1
+                    )))
                     }
                 }
             }
@@ -234,7 +248,11 @@ pub fn write_tsv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(
     let write_error = |e| Error::io("failed to write", path, e);
     writeln!(writer, "{}", header.join("\t")).map_err(write_error)?;
     for row in rows {
-        debug_assert_eq!(row.len(), header.len(), "TSV row width must match the header");
+        debug_assert_eq!(
+            row.len(),
+            header.len(),
+            "TSV row width must match the header"
+        );
         let fields: Vec<String> = row.iter().map(|field| sanitize_field(field)).collect();
         writeln!(writer, "{}", fields.join("\t")).map_err(write_error)?;
     }
@@ -269,18 +287,29 @@ mod tests {
         assert_eq!(records[0].image_path, dir.path().join("images/a.png"));
         assert_eq!(records[0].caption, "dog face: animal, dog");
         assert_eq!(records[0].label.as_deref(), Some("dog face"));
-        assert_eq!(records[0].extra.get("style").map(String::as_str), Some("google"));
+        assert_eq!(
+            records[0].extra.get("style").map(String::as_str),
+            Some("google")
+        );
         assert_eq!(records[0].line, 2);
         assert_eq!(records[1].image_path, PathBuf::from("/abs/b.png"));
-        assert_eq!(records[1].caption, "\"quoted\" text", "quotes are plain text in a TSV");
+        assert_eq!(
+            records[1].caption, "\"quoted\" text",
+            "quotes are plain text in a TSV"
+        );
         assert_eq!(records[1].label, None);
-        assert_eq!(records[1].extra.get("style").map(String::as_str), Some("twitter"));
+        assert_eq!(
+            records[1].extra.get("style").map(String::as_str),
+            Some("twitter")
+        );
         assert_eq!(records[1].line, 4);
     }
 
     #[test]
     fn custom_keys_and_quoted_csv() {
-        let (_dir, path) = write_table(b"caption,image\n\"dog face: animal, dog\",a.png\n\"say \"\"hi\"\"\",b.png\n");
+        let (_dir, path) = write_table(
+            b"caption,image\n\"dog face: animal, dog\",a.png\n\"say \"\"hi\"\"\",b.png\n",
+        );
         let options = TsvOptions {
             image_key: "image".into(),
             caption_key: "caption".into(),
@@ -294,8 +323,14 @@ mod tests {
 
     #[test]
     fn missing_file_names_path() {
-        let message = data_error(read_pairs(Path::new("/nonexistent/sparse-clip/train.tsv"), &TsvOptions::default()));
-        assert!(message.contains("/nonexistent/sparse-clip/train.tsv"), "{message}");
+        let message = data_error(read_pairs(
+            Path::new("/nonexistent/sparse-clip/train.tsv"),
+            &TsvOptions::default(),
+        ));
+        assert!(
+            message.contains("/nonexistent/sparse-clip/train.tsv"),
+            "{message}"
+        );
         assert!(message.contains("not found"), "{message}");
     }
 
@@ -344,7 +379,10 @@ mod tests {
     fn written_table_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.tsv");
-        let rows = vec![vec!["a.png".to_string(), "line one\nline\ttwo ".to_string()]];
+        let rows = vec![vec![
+            "a.png".to_string(),
+            "line one\nline\ttwo ".to_string(),
+        ]];
         write_tsv(&path, &["filepath", "title"], &rows).unwrap();
         let records = read_pairs(&path, &TsvOptions::default()).unwrap();
         assert_eq!(records[0].caption, "line one line two");

@@ -16,7 +16,7 @@ pub const DEFAULT_N_MIN: i64 = 2;
 /// Sparsity statistics of one image set and one text set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SparsityStats {
-    /// Which code the numbers read and how "on" is decided.
+    /// Description of the code the numbers read and of the rule for "on".
     pub code: String,
     pub tau: f64,
     pub n_min: i64,

@@ -16,7 +16,7 @@ pub fn fill_templates(templates: &[String], classname: &str) -> Vec<String> {
 
 /// Averages prompt embeddings into class embeddings.
 ///
-/// `prompt_embed` [C * T, D] holds the normalised embeddings of C classes times T templates, class
+/// `prompt_embed` [C * T, D] contains the normalised embeddings of C classes times T templates, class
 /// by class. Returns [C, D].
 pub fn ensemble_classes(prompt_embed: &Tensor, num_templates: i64) -> Tensor {
     let dim = prompt_embed.size()[1];

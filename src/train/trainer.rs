@@ -29,7 +29,7 @@ use crate::loss::clip_loss;
 use crate::model::{l1_penalty, Clip};
 use crate::tokenizer::Tokenizer;
 
-/// What a finished run reports.
+/// Summary of a finished run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainSummary {
     pub run_dir: PathBuf,
@@ -116,7 +116,7 @@ fn epoch_order(n: usize, seed: u64, epoch: i64) -> Vec<i64> {
     order
 }
 
-/// Trains a model as the options say and evaluates it on `--val-data` at the end.
+/// Trains a model with the given options and evaluates it on `--val-data` at the end.
 pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
     let device = parse_device(&options.device)?;
     let mut config = model_config(options)?;

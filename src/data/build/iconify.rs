@@ -74,7 +74,8 @@ pub struct ResolvedIcon<'a> {
 impl IconSet {
     /// Reads an `icons.json` file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("failed to read icon set", path, e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("failed to read icon set", path, e))?;
         serde_json::from_str(&text).map_err(|e| {
             Error::Data(format!(
                 "failed to parse Iconify icon set {}: {e}; delete its package folder and run scripts/fetch-data.sh again",
@@ -85,7 +86,10 @@ impl IconSet {
 
     /// Every icon and alias name, icons first.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.icons.keys().chain(self.aliases.keys()).map(String::as_str)
+        self.icons
+            .keys()
+            .chain(self.aliases.keys())
+            .map(String::as_str)
     }
 
     /// Follows aliases to the icon that a name stands for, combining their flips and rotations.
@@ -138,7 +142,10 @@ impl IconSet {
                 (top, left, height, width)
             }
             2 => {
-                transforms.insert(0, format!("rotate(180 {} {})", left + width / 2.0, top + height / 2.0));
+                transforms.insert(
+                    0,
+                    format!("rotate(180 {} {})", left + width / 2.0, top + height / 2.0),
+                );
                 (left, top, width, height)
             }
             3 => {
@@ -152,7 +159,11 @@ impl IconSet {
         let body = if transforms.is_empty() {
             icon.body.clone()
         } else {
-            format!("<g transform=\"{}\">{}</g>", transforms.join(" "), icon.body)
+            format!(
+                "<g transform=\"{}\">{}</g>",
+                transforms.join(" "),
+                icon.body
+            )
         };
         format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" \
@@ -205,8 +216,21 @@ mod tests {
         let plain = set.to_svg(&set.resolve("arrow").unwrap());
         assert!(plain.contains("viewBox=\"0 0 32 32\""), "{plain}");
         let flipped = set.to_svg(&set.resolve("arrow-flipped").unwrap());
-        let rgb = crate::data::load::render_svg(flipped.as_bytes(), Path::new("arrow-flipped.svg"), Some(32)).unwrap();
-        assert_eq!(rgb.get_pixel(4, 16).0, [255, 255, 255], "the left half must be empty after the flip");
-        assert_eq!(rgb.get_pixel(28, 16).0, [0, 0, 0], "the right half must be drawn after the flip");
+        let rgb = crate::data::load::render_svg(
+            flipped.as_bytes(),
+            Path::new("arrow-flipped.svg"),
+            Some(32),
+        )
+        .unwrap();
+        assert_eq!(
+            rgb.get_pixel(4, 16).0,
+            [255, 255, 255],
+            "the left half must be empty after the flip"
+        );
+        assert_eq!(
+            rgb.get_pixel(28, 16).0,
+            [0, 0, 0],
+            "the right half must be drawn after the flip"
+        );
     }
 }

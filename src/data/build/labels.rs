@@ -14,7 +14,13 @@ const SKIN_TONE_MODIFIERS: [&str; 5] = ["1F3FB", "1F3FC", "1F3FD", "1F3FE", "1F3
 
 /// Tone suffixes of Iconify Fluent icon names ("waving-hand-light"), by emojibase `tone` number
 /// (1 = light to 5 = dark).
-const TONE_SUFFIXES: [(&str, u8); 5] = [("medium-light", 2), ("medium-dark", 4), ("light", 1), ("medium", 3), ("dark", 5)];
+const TONE_SUFFIXES: [(&str, u8); 5] = [
+    ("medium-light", 2),
+    ("medium-dark", 4),
+    ("light", 1),
+    ("medium", 3),
+    ("dark", 5),
+];
 
 /// Iconify Fluent Emoji names that follow neither the CLDR label nor the Unicode name, mapped to
 /// the CLDR label. Found by listing the names of `@iconify-json/fluent-emoji@1.2.7` that matched
@@ -159,7 +165,11 @@ struct DatasourceVariation {
 pub fn codepoint_key(code: &str) -> String {
     code.split(['-', '_', ' '])
         .filter(|part| !part.is_empty())
-        .map(|part| part.trim_start_matches("U+").trim_start_matches("u+").to_ascii_uppercase())
+        .map(|part| {
+            part.trim_start_matches("U+")
+                .trim_start_matches("u+")
+                .to_ascii_uppercase()
+        })
         .filter(|part| part != "FE0F" && part != "FE0E")
         .collect::<Vec<_>>()
         .join("-")
@@ -196,11 +206,16 @@ impl EmojiLabels {
         let datasource = package_dir(raw_dir, &EMOJI_DATASOURCE)?;
         let entries: Vec<EmojibaseEntry> = read_json(&emojibase.join("en/data.json"), &EMOJIBASE)?;
         let groups: EmojibaseGroups = read_json(&emojibase.join("meta/groups.json"), &EMOJIBASE)?;
-        let categories: Vec<DatasourceEntry> = read_json(&datasource.join("emoji.json"), &EMOJI_DATASOURCE)?;
+        let categories: Vec<DatasourceEntry> =
+            read_json(&datasource.join("emoji.json"), &EMOJI_DATASOURCE)?;
         Ok(Self::from_parts(entries, &groups, categories))
     }
 
-    fn from_parts(entries: Vec<EmojibaseEntry>, groups: &EmojibaseGroups, categories: Vec<DatasourceEntry>) -> Self {
+    fn from_parts(
+        entries: Vec<EmojibaseEntry>,
+        groups: &EmojibaseGroups,
+        categories: Vec<DatasourceEntry>,
+    ) -> Self {
         let mut category_by_key: HashMap<String, (String, String)> = HashMap::new();
         let mut other_names: Vec<(String, String)> = Vec::new();
         for entry in categories {
@@ -220,7 +235,12 @@ impl EmojiLabels {
             let group = entry
                 .group
                 .and_then(|g| groups.groups.get(&g.to_string()))
-                .map(|slug| group_names.get(slug.as_str()).map(|name| name.to_string()).unwrap_or_else(|| slug.clone()))
+                .map(|slug| {
+                    group_names
+                        .get(slug.as_str())
+                        .map(|name| name.to_string())
+                        .unwrap_or_else(|| slug.clone())
+                })
                 .unwrap_or_default();
             let subgroup = entry
                 .subgroup
@@ -231,6 +251,7 @@ impl EmojiLabels {
         };
 
         let mut labels = EmojiLabels::default();
+        let mut key_by_label: HashMap<String, String> = HashMap::new();
         for entry in entries {
             let base_key = codepoint_key(&entry.hexcode);
             let mut variants: Vec<(&EmojibaseEntry, bool)> = vec![(&entry, false)];
@@ -238,15 +259,38 @@ impl EmojiLabels {
             for (variant, is_skin) in variants {
                 let key = codepoint_key(&variant.hexcode);
                 // Skin tone variants without their own group take their base emoji's.
-                let grouped = if variant.group.is_some() { variant } else { &entry };
-                let (category, subcategory) =
-                    category_by_key.get(&key).cloned().unwrap_or_else(|| fallback_category(grouped));
-                let tags = if variant.tags.is_empty() { entry.tags.clone() } else { variant.tags.clone() };
-                labels.by_slug.entry(slug(&variant.label)).or_insert_with(|| key.clone());
+                let grouped = if variant.group.is_some() {
+                    variant
+                } else {
+                    &entry
+                };
+                let (category, subcategory) = category_by_key
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| fallback_category(grouped));
+                let tags = if variant.tags.is_empty() {
+                    entry.tags.clone()
+                } else {
+                    variant.tags.clone()
+                };
+                labels
+                    .by_slug
+                    .entry(slug(&variant.label))
+                    .or_insert_with(|| key.clone());
+                key_by_label
+                    .entry(variant.label.clone())
+                    .or_insert_with(|| key.clone());
                 // Only single-tone variants get an index entry; multi-person variants list a tone each.
-                let tone = variant.tone.as_ref().and_then(|t| t.as_u64()).and_then(|t| u8::try_from(t).ok());
+                let tone = variant
+                    .tone
+                    .as_ref()
+                    .and_then(|t| t.as_u64())
+                    .and_then(|t| u8::try_from(t).ok());
                 if let (true, Some(tone)) = (is_skin, tone) {
-                    labels.by_base_and_tone.entry((base_key.clone(), tone)).or_insert_with(|| key.clone());
+                    labels
+                        .by_base_and_tone
+                        .entry((base_key.clone(), tone))
+                        .or_insert_with(|| key.clone());
                 }
                 let text = EmojiText {
                     hexcode: variant.hexcode.clone(),
@@ -260,9 +304,10 @@ impl EmojiLabels {
             }
         }
 
+        // Exact labels, not slugs: "keycap: #" and "keycap: *" share the slug "keycap".
         for (name, label) in NAME_ALIASES {
-            if let Some(key) = labels.by_slug.get(&slug(label)).cloned() {
-                labels.by_alias_slug.insert(name.to_string(), key);
+            if let Some(key) = key_by_label.get(label) {
+                labels.by_alias_slug.insert(name.to_string(), key.clone());
             }
         }
         for (name, key) in other_names {
@@ -300,16 +345,25 @@ impl EmojiLabels {
             return Some(key);
         }
         for (suffix, tone) in TONE_SUFFIXES {
-            if let Some(base) = name.strip_suffix(suffix).and_then(|rest| rest.strip_suffix('-')) {
+            if let Some(base) = name
+                .strip_suffix(suffix)
+                .and_then(|rest| rest.strip_suffix('-'))
+            {
                 let base_key = self.key_for_base_name(base)?;
-                return self.by_base_and_tone.get(&(base_key.to_string(), tone)).map(String::as_str);
+                return self
+                    .by_base_and_tone
+                    .get(&(base_key.to_string(), tone))
+                    .map(String::as_str);
             }
         }
         None
     }
 
     fn key_for_base_name(&self, name: &str) -> Option<&str> {
-        self.by_slug.get(name).or_else(|| self.by_alias_slug.get(name)).map(String::as_str)
+        self.by_slug
+            .get(name)
+            .or_else(|| self.by_alias_slug.get(name))
+            .map(String::as_str)
     }
 }
 
@@ -342,7 +396,10 @@ mod tests {
         assert_eq!(codepoint_key("0023-FE0F-20E3"), "0023-20E3");
         assert_eq!(codepoint_key("1f44b_1f3fb"), "1F44B-1F3FB");
         assert!(has_skin_tone("1F44B-1F3FB"));
-        assert!(!has_skin_tone("1F3FB"), "the modifier alone is not a variant");
+        assert!(
+            !has_skin_tone("1F3FB"),
+            "the modifier alone is not a variant"
+        );
         assert!(!has_skin_tone("1F436"));
     }
 
@@ -363,7 +420,9 @@ mod tests {
                            {"label": "waving hand: dark skin tone", "hexcode": "1F44B-1F3FF", "tone": 5}]},
                 {"label": "deaf person", "hexcode": "1F9CF", "group": 1, "subgroup": 17,
                  "skins": [{"label": "deaf person: medium-light skin tone", "hexcode": "1F9CF-1F3FC", "tone": 2}]},
-                {"label": "smiling face with open hands", "hexcode": "1F917", "group": 0, "subgroup": 2}]"#,
+                {"label": "smiling face with open hands", "hexcode": "1F917", "group": 0, "subgroup": 2},
+                {"label": "keycap: #", "hexcode": "0023-FE0F-20E3"},
+                {"label": "keycap: *", "hexcode": "002A-FE0F-20E3"}]"#,
         )
         .unwrap();
         let groups: EmojibaseGroups = serde_json::from_str(
@@ -378,19 +437,47 @@ mod tests {
         .unwrap();
         let labels = EmojiLabels::from_parts(entries, &groups, categories);
 
-        assert_eq!(labels.len(), 6);
+        assert_eq!(labels.len(), 8);
         assert_eq!(labels.key_for_name("waving-hand"), Some("1F44B"));
-        assert_eq!(labels.key_for_name("waving-hand-light"), Some("1F44B-1F3FB"));
+        assert_eq!(
+            labels.key_for_name("waving-hand-light"),
+            Some("1F44B-1F3FB")
+        );
         assert_eq!(labels.key_for_name("waving-hand-dark"), Some("1F44B-1F3FF"));
-        assert_eq!(labels.key_for_name("waving-hand-medium"), None, "the slice has no medium variant");
-        assert_eq!(labels.key_for_name("hugging-face"), Some("1F917"), "Unicode name from emoji-datasource");
-        assert_eq!(labels.key_for_name("person-deaf-medium-light"), Some("1F9CF-1F3FC"), "alias plus tone");
+        assert_eq!(
+            labels.key_for_name("waving-hand-medium"),
+            None,
+            "the slice has no medium variant"
+        );
+        assert_eq!(
+            labels.key_for_name("hugging-face"),
+            Some("1F917"),
+            "Unicode name from emoji-datasource"
+        );
+        assert_eq!(
+            labels.key_for_name("person-deaf-medium-light"),
+            Some("1F9CF-1F3FC"),
+            "alias plus tone"
+        );
         assert_eq!(labels.key_for_name("no-such-emoji"), None);
+        assert_eq!(labels.key_for_name("keycap-hashtag"), Some("0023-20E3"));
+        assert_eq!(
+            labels.key_for_name("keycap-asterisk"),
+            Some("002A-20E3"),
+            "the slugs of # and * collide"
+        );
 
         let light = labels.get("1F44B-1F3FB").unwrap();
         assert!(light.skin_tone);
-        assert_eq!(light.tags, vec!["hand", "wave"], "variants carry the base keywords");
-        assert_eq!(light.category, "People & Body", "category from the emojibase group");
+        assert_eq!(
+            light.tags,
+            vec!["hand", "wave"],
+            "variants carry the base keywords"
+        );
+        assert_eq!(
+            light.category, "People & Body",
+            "category from the emojibase group"
+        );
         assert_eq!(light.subcategory, "hand-fingers-open");
         assert_eq!(labels.get("1F917").unwrap().category, "Smileys & Emotion");
     }

@@ -31,7 +31,15 @@ pub use styles::{emoji_style, EmojiStyle, EMOJI_STYLES};
 pub use tuxpaint::{list_stamps, Stamp};
 
 /// Columns of the TSV files the builder writes, in order.
-pub const TSV_COLUMNS: [&str; 7] = ["filepath", "title", "label", "style", "code", "category", "subcategory"];
+pub const TSV_COLUMNS: [&str; 7] = [
+    "filepath",
+    "title",
+    "label",
+    "style",
+    "code",
+    "category",
+    "subcategory",
+];
 
 /// Style name of the Tux Paint rows.
 pub const TUXPAINT_STYLE: &str = "tuxpaint";
@@ -145,25 +153,42 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary> {
     let started = Instant::now();
     let styles = selected_styles(options)?;
     check_inputs(options, &styles)?;
-    std::fs::create_dir_all(&options.out_dir).map_err(|e| Error::io("failed to create", &options.out_dir, e))?;
+    std::fs::create_dir_all(&options.out_dir)
+        .map_err(|e| Error::io("failed to create", &options.out_dir, e))?;
 
     let mut summaries = Vec::new();
     let mut jobs = Vec::new();
     let mut labelled_codes = 0;
     if !styles.is_empty() {
         let labels = EmojiLabels::load(&options.raw_dir)?;
-        labelled_codes = labels.iter().filter(|text| options.include_skin_tones || !text.skin_tone).count();
+        labelled_codes = labels
+            .iter()
+            .filter(|text| options.include_skin_tones || !text.skin_tone)
+            .count();
         tracing::info!(labelled_codes, "loaded emoji labels");
         for style in &styles {
-            let split = if style.name == options.holdout_style { Split::Val } else { Split::Train };
+            let split = if style.name == options.holdout_style {
+                Split::Val
+            } else {
+                Split::Train
+            };
             let summary = plan_style(style, &labels, options, split, summaries.len(), &mut jobs)?;
-            tracing::info!(style = style.name, found = summary.found, images = summary.written, "listed style");
+            tracing::info!(
+                style = style.name,
+                found = summary.found,
+                images = summary.written,
+                "listed style"
+            );
             summaries.push(summary);
         }
     }
     if options.include_tuxpaint {
         let summary = plan_tuxpaint(options, summaries.len(), &mut jobs)?;
-        tracing::info!(found = summary.found, stamps = summary.written, "listed Tux Paint stamps");
+        tracing::info!(
+            found = summary.found,
+            stamps = summary.written,
+            "listed Tux Paint stamps"
+        );
         summaries.push(summary);
     }
 
@@ -175,7 +200,12 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary> {
     for (job, failure) in jobs.into_iter().zip(failures) {
         let summary = &mut summaries[job.summary];
         match failure {
-            Some(_) => *summary.skipped.entry("image could not be decoded or rendered".to_string()).or_default() += 1,
+            Some(_) => {
+                *summary
+                    .skipped
+                    .entry("image could not be decoded or rendered".to_string())
+                    .or_default() += 1
+            }
             None => {
                 summary.written += 1;
                 rows.entry(job.split).or_default().push(job.row);
@@ -183,7 +213,9 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary> {
         }
     }
 
-    let take_rows = |rows: &mut BTreeMap<Split, Vec<Vec<String>>>, split| rows.remove(&split).unwrap_or_default();
+    let take_rows = |rows: &mut BTreeMap<Split, Vec<Vec<String>>>, split| {
+        rows.remove(&split).unwrap_or_default()
+    };
     let train = take_rows(&mut rows, Split::Train);
     let val = take_rows(&mut rows, Split::Val);
     let tux = take_rows(&mut rows, Split::TuxPaint);
@@ -193,13 +225,21 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary> {
         write_tsv(&options.out_dir.join("tuxpaint.tsv"), &TSV_COLUMNS, &tux)?;
     }
 
-    let tuxpaint = if options.include_tuxpaint { summaries.pop() } else { None };
+    let tuxpaint = if options.include_tuxpaint {
+        summaries.pop()
+    } else {
+        None
+    };
     let summary = BuildSummary {
         image_size: options.image_size,
         holdout_style: options.holdout_style.clone(),
         include_skin_tones: options.include_skin_tones,
         labelled_codes,
-        text_sources: if styles.is_empty() { Vec::new() } else { vec![package::EMOJIBASE, package::EMOJI_DATASOURCE] },
+        text_sources: if styles.is_empty() {
+            Vec::new()
+        } else {
+            vec![package::EMOJIBASE, package::EMOJI_DATASOURCE]
+        },
         styles: summaries,
         tuxpaint,
         tsv_columns: TSV_COLUMNS.iter().map(|c| c.to_string()).collect(),
@@ -224,14 +264,24 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary> {
 /// Resolves the style names in the options, checking that each is known and that the held-out
 /// style is among them.
 fn selected_styles(options: &BuildOptions) -> Result<Vec<&'static EmojiStyle>> {
-    let known = || EMOJI_STYLES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+    let known = || {
+        EMOJI_STYLES
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let styles: Vec<&'static EmojiStyle> = if options.styles.is_empty() {
         EMOJI_STYLES.iter().collect()
     } else {
         let mut selected = Vec::new();
         for name in &options.styles {
-            let style = emoji_style(name)
-                .ok_or_else(|| Error::Data(format!("unknown emoji style {name:?}; the known styles are {}", known())))?;
+            let style = emoji_style(name).ok_or_else(|| {
+                Error::Data(format!(
+                    "unknown emoji style {name:?}; the known styles are {}",
+                    known()
+                ))
+            })?;
             if !selected.iter().any(|s: &&EmojiStyle| s.name == style.name) {
                 selected.push(style);
             }
@@ -268,7 +318,9 @@ fn check_inputs(options: &BuildOptions, styles: &[&EmojiStyle]) -> Result<()> {
         )));
     }
     if styles.is_empty() && !options.include_tuxpaint {
-        return Err(Error::Data("nothing to build: no emoji styles and Tux Paint is off".to_string()));
+        return Err(Error::Data(
+            "nothing to build: no emoji styles and Tux Paint is off".to_string(),
+        ));
     }
     if !styles.is_empty() {
         package::package_dir(&options.raw_dir, &package::EMOJIBASE)?;
@@ -319,7 +371,11 @@ fn plan_style(
             skip("another image of the style has the same codepoint");
             continue;
         }
-        let relative = format!("images/{}/{}.png", style.name, text.hexcode.to_ascii_lowercase());
+        let relative = format!(
+            "images/{}/{}.png",
+            style.name,
+            text.hexcode.to_ascii_lowercase()
+        );
         let row = vec![
             relative.clone(),
             text.caption(),
@@ -349,14 +405,19 @@ fn plan_style(
 }
 
 /// Queues one render job per captioned Tux Paint stamp.
-fn plan_tuxpaint(options: &BuildOptions, summary_index: usize, jobs: &mut Vec<Job>) -> Result<SourceSummary> {
+fn plan_tuxpaint(
+    options: &BuildOptions,
+    summary_index: usize,
+    jobs: &mut Vec<Job>,
+) -> Result<SourceSummary> {
     let stamps_dir = package::package_dir(&options.raw_dir, &package::TUXPAINT)?;
     let listing = list_stamps(&stamps_dir)?;
     let summary = SourceSummary {
         name: TUXPAINT_STYLE.to_string(),
         package: package::TUXPAINT.source.to_string(),
         licence: package::TUXPAINT.licence.to_string(),
-        description: "Tux Paint stamps (PNG, many photo cut-outs, and SVG) with sentence captions".to_string(),
+        description: "Tux Paint stamps (PNG, many photo cut-outs, and SVG) with sentence captions"
+            .to_string(),
         found: listing.found,
         written: listing.stamps.len(),
         labelled_without_image: 0,
@@ -388,7 +449,12 @@ fn plan_tuxpaint(options: &BuildOptions, summary_index: usize, jobs: &mut Vec<Jo
 /// decode or render; failing to write an output file aborts the build.
 fn render_jobs(jobs: &[Job], options: &BuildOptions) -> Result<Vec<Option<String>>> {
     let threads = resolve_threads(options.threads);
-    tracing::info!(images = jobs.len(), threads, size = options.image_size, "rendering images");
+    tracing::info!(
+        images = jobs.len(),
+        threads,
+        size = options.image_size,
+        "rendering images"
+    );
     let bar = progress_bar(jobs.len(), "rendering images");
     let failures = Mutex::new(vec![None; jobs.len()]);
     for_each_parallel(jobs.iter().enumerate(), threads, &bar, |(index, job)| {
@@ -404,8 +470,11 @@ fn render_jobs(jobs: &[Job], options: &BuildOptions) -> Result<Vec<Option<String
     bar.finish_and_clear();
 
     let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
-    let failed: Vec<(&Job, &String)> =
-        jobs.iter().zip(&failures).filter_map(|(job, failure)| failure.as_ref().map(|f| (job, f))).collect();
+    let failed: Vec<(&Job, &String)> = jobs
+        .iter()
+        .zip(&failures)
+        .filter_map(|(job, failure)| failure.as_ref().map(|f| (job, f)))
+        .collect();
     for (job, reason) in failed.iter().take(MAX_WARNINGS) {
         tracing::warn!(source = %job.source.display_name(), %reason, "skipping an image that could not be rendered");
     }

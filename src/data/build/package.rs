@@ -127,7 +127,10 @@ mod tests {
     fn missing_package_names_folder_and_script() {
         let dir = tempfile::tempdir().unwrap();
         let message = package_dir(dir.path(), &GOOGLE).unwrap_err().to_string();
-        assert!(message.contains("emoji-datasource-google/package"), "{message}");
+        assert!(
+            message.contains("emoji-datasource-google/package"),
+            "{message}"
+        );
         assert!(message.contains("scripts/fetch-data.sh"), "{message}");
     }
 }

@@ -23,7 +23,11 @@ fn write_skips(text: &mut String, source: &SourceSummary) {
         let _ = writeln!(text, "- **{}**: none", source.name);
         return;
     }
-    let reasons: Vec<String> = source.skipped.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
+    let reasons: Vec<String> = source
+        .skipped
+        .iter()
+        .map(|(reason, count)| format!("{count} {reason}"))
+        .collect();
     let _ = writeln!(text, "- **{}**: {}", source.name, reasons.join("; "));
 }
 
@@ -48,14 +52,23 @@ pub fn readme_text(summary: &BuildSummary) -> String {
         .map(|s| s.name.as_str())
         .collect();
     let _ = writeln!(text, "| file | pairs | content |\n|---|---:|---|");
-    let _ = writeln!(text, "| `train.tsv` | {} | emoji styles {} |", summary.train_rows, train_styles.join(", "));
+    let _ = writeln!(
+        text,
+        "| `train.tsv` | {} | emoji styles {} |",
+        summary.train_rows,
+        train_styles.join(", ")
+    );
     let _ = writeln!(
         text,
         "| `val.tsv` | {} | the held-out emoji style `{}`, never seen in training |",
         summary.val_rows, summary.holdout_style
     );
     if summary.tuxpaint.is_some() {
-        let _ = writeln!(text, "| `tuxpaint.tsv` | {} | Tux Paint stamps with sentence captions |", summary.tuxpaint_rows);
+        let _ = writeln!(
+            text,
+            "| `tuxpaint.tsv` | {} | Tux Paint stamps with sentence captions |",
+            summary.tuxpaint_rows
+        );
     }
     let _ = writeln!(
         text,
@@ -96,7 +109,11 @@ pub fn readme_text(summary: &BuildSummary) -> String {
         );
     }
     for source in &summary.text_sources {
-        let _ = writeln!(text, "| (text) | {} | {} | - | - | - |", source.source, source.licence);
+        let _ = writeln!(
+            text,
+            "| (text) | {} | {} | - | - | - |",
+            source.source, source.licence
+        );
     }
     let _ = writeln!(text, "\nWhat each style is:\n");
     for source in summary.styles.iter().chain(summary.tuxpaint.as_ref()) {
@@ -114,14 +131,27 @@ pub fn readme_text(summary: &BuildSummary) -> String {
         "The images and text keep the licences of their packages. This folder mixes them, so \
          redistribute each part under its own terms.\n"
     );
-    let _ = writeln!(text, "| package | licence | redistribution |\n|---|---|---|");
+    let _ = writeln!(
+        text,
+        "| package | licence | redistribution |\n|---|---|---|"
+    );
     let packages = summary
         .text_sources
         .iter()
         .map(|p| (p.source, p.licence))
-        .chain(summary.styles.iter().chain(summary.tuxpaint.as_ref()).map(|s| (s.package.as_str(), s.licence.as_str())));
+        .chain(
+            summary
+                .styles
+                .iter()
+                .chain(summary.tuxpaint.as_ref())
+                .map(|s| (s.package.as_str(), s.licence.as_str())),
+        );
     for (package, licence) in packages {
-        let _ = writeln!(text, "| {package} | {licence} | {} |", licence_note(licence));
+        let _ = writeln!(
+            text,
+            "| {package} | {licence} | {} |",
+            licence_note(licence)
+        );
     }
     text
 }

@@ -33,13 +33,16 @@ impl ImageSource {
 pub fn render_source(source: &ImageSource, size: u32) -> Result<RgbImage> {
     match source {
         ImageSource::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io("failed to read image", path, e))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| Error::io("failed to read image", path, e))?;
             match detect_format(&bytes, path)? {
                 FileFormat::Svg => render_svg(&bytes, path, Some(size)),
                 FileFormat::Raster(_) => Ok(fit_square(&decode_rgb(&bytes, path)?, size)),
             }
         }
-        ImageSource::SvgText { name, text } => render_svg(text.as_bytes(), Path::new(name), Some(size)),
+        ImageSource::SvgText { name, text } => {
+            render_svg(text.as_bytes(), Path::new(name), Some(size))
+        }
     }
 }
 
@@ -64,13 +67,16 @@ pub fn fit_square(image: &RgbImage, size: u32) -> RgbImage {
 /// Encodes an RGB image as PNG and writes it, creating the parent folder when needed.
 pub fn save_png(image: &RgbImage, path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("failed to create folder", parent, e))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io("failed to create folder", parent, e))?;
     }
     let mut encoded = Cursor::new(Vec::new());
-    image.write_to(&mut encoded, ImageFormat::Png).map_err(|e| Error::Image {
-        path: path.to_path_buf(),
-        reason: format!("failed to encode PNG: {e}"),
-    })?;
+    image
+        .write_to(&mut encoded, ImageFormat::Png)
+        .map_err(|e| Error::Image {
+            path: path.to_path_buf(),
+            reason: format!("failed to encode PNG: {e}"),
+        })?;
     std::fs::write(path, encoded.into_inner()).map_err(|e| Error::io("failed to write", path, e))
 }
 
@@ -83,9 +89,21 @@ mod tests {
         let tall = RgbImage::from_pixel(10, 20, Rgb([0, 0, 0]));
         let square = fit_square(&tall, 10);
         assert_eq!(square.dimensions(), (10, 10));
-        assert_eq!(square.get_pixel(0, 5).0, [255, 255, 255], "left padding must be white");
-        assert_eq!(square.get_pixel(5, 5).0, [0, 0, 0], "the drawing must be centred");
-        assert_eq!(square.get_pixel(9, 5).0, [255, 255, 255], "right padding must be white");
+        assert_eq!(
+            square.get_pixel(0, 5).0,
+            [255, 255, 255],
+            "left padding must be white"
+        );
+        assert_eq!(
+            square.get_pixel(5, 5).0,
+            [0, 0, 0],
+            "the drawing must be centred"
+        );
+        assert_eq!(
+            square.get_pixel(9, 5).0,
+            [255, 255, 255],
+            "right padding must be white"
+        );
     }
 
     #[test]

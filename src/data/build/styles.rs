@@ -5,7 +5,9 @@ use std::path::Path;
 
 use super::iconify::IconSet;
 use super::labels::{codepoint_key, EmojiLabels};
-use super::package::{package_dir, read_json, Package, FLUENT_3D, FLUENT_COLOR, GOOGLE, NOTO, OPENMOJI, TWITTER};
+use super::package::{
+    package_dir, read_json, Package, FLUENT_3D, FLUENT_COLOR, GOOGLE, NOTO, OPENMOJI, TWITTER,
+};
 use super::render::ImageSource;
 use crate::error::{Error, Result};
 
@@ -13,7 +15,10 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug)]
 pub enum Layout {
     /// One file per emoji, named by codepoints ("1f436.png", "2764-FE0F.svg"), in `dir`.
-    Files { dir: &'static str, extension: &'static str },
+    Files {
+        dir: &'static str,
+        extension: &'static str,
+    },
     /// An Iconify `icons.json` with SVG bodies, named by slug ("dog-face"), plus an optional
     /// `chars.json` that maps codepoints to names.
     Iconify,
@@ -35,25 +40,37 @@ pub const EMOJI_STYLES: [EmojiStyle; 6] = [
     EmojiStyle {
         name: "google",
         package: GOOGLE,
-        layout: Layout::Files { dir: "img/google/64", extension: "png" },
+        layout: Layout::Files {
+            dir: "img/google/64",
+            extension: "png",
+        },
         description: "Noto Color Emoji as drawn by Google, 64x64 PNG",
     },
     EmojiStyle {
         name: "twitter",
         package: TWITTER,
-        layout: Layout::Files { dir: "img/twitter/64", extension: "png" },
+        layout: Layout::Files {
+            dir: "img/twitter/64",
+            extension: "png",
+        },
         description: "Twemoji, 64x64 PNG",
     },
     EmojiStyle {
         name: "fluent-3d",
         package: FLUENT_3D,
-        layout: Layout::Files { dir: "assets", extension: "webp" },
+        layout: Layout::Files {
+            dir: "assets",
+            extension: "webp",
+        },
         description: "Microsoft Fluent Emoji 3D renders, 256x256 WebP",
     },
     EmojiStyle {
         name: "openmoji",
         package: OPENMOJI,
-        layout: Layout::Files { dir: "color/svg", extension: "svg" },
+        layout: Layout::Files {
+            dir: "color/svg",
+            extension: "svg",
+        },
         description: "OpenMoji colour SVG",
     },
     EmojiStyle {
@@ -66,7 +83,8 @@ pub const EMOJI_STYLES: [EmojiStyle; 6] = [
         name: "fluent-color",
         package: FLUENT_COLOR,
         layout: Layout::Iconify,
-        description: "Microsoft Fluent Emoji, colour (flat gradient) SVG (Iconify set `fluent-emoji`)",
+        description:
+            "Microsoft Fluent Emoji, colour (flat gradient) SVG (Iconify set `fluent-emoji`)",
     },
 ];
 
@@ -100,7 +118,11 @@ impl StyleListing {
 }
 
 /// Lists the images of a style. `labels` maps Iconify names to codepoints.
-pub fn list_style(style: &EmojiStyle, raw_dir: &Path, labels: &EmojiLabels) -> Result<StyleListing> {
+pub fn list_style(
+    style: &EmojiStyle,
+    raw_dir: &Path,
+    labels: &EmojiLabels,
+) -> Result<StyleListing> {
     let root = package_dir(raw_dir, &style.package)?;
     match style.layout {
         Layout::Files { dir, extension } => list_files(&root.join(dir), extension),
@@ -120,7 +142,10 @@ fn list_files(dir: &Path, extension: &str) -> Result<StyleListing> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("failed to list", dir, e))?;
         let path = entry.path();
-        let matches = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(extension));
+        let matches = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case(extension));
         if matches {
             paths.push(path);
         }
@@ -130,7 +155,10 @@ fn list_files(dir: &Path, extension: &str) -> Result<StyleListing> {
     let mut listing = StyleListing::default();
     for path in paths {
         listing.found += 1;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         if !is_codepoint_sequence(stem) {
             listing.skip("file name is not a codepoint sequence");
             continue;
@@ -145,9 +173,9 @@ fn list_files(dir: &Path, extension: &str) -> Result<StyleListing> {
 
 fn is_codepoint_sequence(stem: &str) -> bool {
     !stem.is_empty()
-        && stem
-            .split(['-', '_'])
-            .all(|part| (1..=6).contains(&part.len()) && part.chars().all(|c| c.is_ascii_hexdigit()))
+        && stem.split(['-', '_']).all(|part| {
+            (1..=6).contains(&part.len()) && part.chars().all(|c| c.is_ascii_hexdigit())
+        })
 }
 
 fn list_iconify(root: &Path, style: &EmojiStyle, labels: &EmojiLabels) -> Result<StyleListing> {
@@ -190,7 +218,7 @@ fn list_iconify(root: &Path, style: &EmojiStyle, labels: &EmojiLabels) -> Result
     let mut remaining: Vec<(bool, &str)> = set
         .names()
         .filter(|name| !named.contains(name))
-        .map(|name| (set.resolve(name).map_or(true, |r| r.hidden), name))
+        .map(|name| (set.resolve(name).is_none_or(|r| r.hidden), name))
         .collect();
     remaining.sort();
     for (_, name) in remaining {

@@ -35,7 +35,12 @@ fn options(raw: &Path, out: &Path) -> BuildOptions {
 fn rows_by_style_code(path: &Path) -> BTreeMap<(String, String), Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), TSV_COLUMNS.join("\t"), "header of {}", path.display());
+    assert_eq!(
+        lines.next().unwrap(),
+        TSV_COLUMNS.join("\t"),
+        "header of {}",
+        path.display()
+    );
     lines
         .map(|line| {
             let fields: Vec<String> = line.split('\t').map(str::to_string).collect();
@@ -54,28 +59,63 @@ fn builds_fixture_slice() {
     let out = tempfile::tempdir().unwrap();
     let summary = build(&options(&fixture_raw(), out.path())).unwrap();
 
-    let written: Vec<(&str, usize)> = summary.styles.iter().map(|s| (s.name.as_str(), s.written)).collect();
+    let written: Vec<(&str, usize)> = summary
+        .styles
+        .iter()
+        .map(|s| (s.name.as_str(), s.written))
+        .collect();
     assert_eq!(
         written,
-        vec![("google", 7), ("twitter", 7), ("fluent-3d", 7), ("openmoji", 3), ("noto", 4), ("fluent-color", 3)]
+        vec![
+            ("google", 7),
+            ("twitter", 7),
+            ("fluent-3d", 7),
+            ("openmoji", 3),
+            ("noto", 4),
+            ("fluent-color", 3)
+        ]
     );
     assert_eq!(summary.train_rows, 24);
     assert_eq!(summary.val_rows, 7);
     assert_eq!(summary.tuxpaint_rows, 4);
-    assert_eq!(summary.labelled_codes, 10, "10 base codes in the slice; skin tones are off");
+    assert_eq!(
+        summary.labelled_codes, 10,
+        "10 base codes in the slice; skin tones are off"
+    );
 
     let google = style(&summary, "google");
     assert_eq!(google.found, 8);
-    assert_eq!(google.skipped.get("skin tone variant (skin tones are off)"), Some(&1));
-    assert_eq!(google.labelled_without_image, 3, "regional indicator A and the two backhand indexes");
+    assert_eq!(
+        google.skipped.get("skin tone variant (skin tones are off)"),
+        Some(&1)
+    );
+    assert_eq!(
+        google.labelled_without_image, 3,
+        "regional indicator A and the two backhand indexes"
+    );
     let openmoji = style(&summary, "openmoji");
-    assert_eq!(openmoji.skipped.get("no emojibase label for the codepoint"), Some(&1), "E308 is an OpenMoji extra");
+    assert_eq!(
+        openmoji.skipped.get("no emojibase label for the codepoint"),
+        Some(&1),
+        "E308 is an OpenMoji extra"
+    );
     let fluent = style(&summary, "fluent-color");
-    assert_eq!(fluent.skipped.get("icon name matches no emojibase label"), Some(&1), "red-triangle");
-    assert_eq!(fluent.skipped.get("skin tone variant (skin tones are off)"), Some(&1));
+    assert_eq!(
+        fluent.skipped.get("icon name matches no emojibase label"),
+        Some(&1),
+        "red-triangle"
+    );
+    assert_eq!(
+        fluent.skipped.get("skin tone variant (skin tones are off)"),
+        Some(&1)
+    );
     let tuxpaint = summary.tuxpaint.as_ref().unwrap();
     assert_eq!(tuxpaint.found, 5);
-    assert_eq!(tuxpaint.skipped.get("no caption file (.txt)"), Some(&1), "the _mirror stamp has no caption");
+    assert_eq!(
+        tuxpaint.skipped.get("no caption file (.txt)"),
+        Some(&1),
+        "the _mirror stamp has no caption"
+    );
 }
 
 #[test]
@@ -85,8 +125,14 @@ fn fixture_rows_and_captions() {
 
     let train = rows_by_style_code(&out.path().join("train.tsv"));
     let val = rows_by_style_code(&out.path().join("val.tsv"));
-    assert!(train.keys().all(|(style, _)| style != "fluent-3d"), "the held-out style leaked into train.tsv");
-    assert!(val.keys().all(|(style, _)| style == "fluent-3d"), "val.tsv must hold only the held-out style");
+    assert!(
+        train.keys().all(|(style, _)| style != "fluent-3d"),
+        "the held-out style leaked into train.tsv"
+    );
+    assert!(
+        val.keys().all(|(style, _)| style == "fluent-3d"),
+        "val.tsv must hold only the held-out style"
+    );
 
     let dog = &train[&("google".to_string(), "1F436".to_string())];
     assert_eq!(
@@ -114,11 +160,20 @@ fn fixture_rows_and_captions() {
     assert!(train.contains_key(&("noto".to_string(), "1F44B".to_string())));
 
     let tux = rows_by_style_code(&out.path().join("tuxpaint.tsv"));
-    let dime = &tux[&("tuxpaint".to_string(), "symbols/money/us/coins/010dime".to_string())];
-    assert_eq!(dime[0], "images/tuxpaint/symbols/money/us/coins/010dime.png");
+    let dime = &tux[&(
+        "tuxpaint".to_string(),
+        "symbols/money/us/coins/010dime".to_string(),
+    )];
+    assert_eq!(
+        dime[0],
+        "images/tuxpaint/symbols/money/us/coins/010dime.png"
+    );
     assert_eq!(dime[1], "A US 10 cent piece ($.10) called a dime.");
     assert_eq!(dime[5], "symbols/money/us/coins");
-    let balloon = &tux[&("tuxpaint".to_string(), "symbols/shapes/speech_balloon".to_string())];
+    let balloon = &tux[&(
+        "tuxpaint".to_string(),
+        "symbols/shapes/speech_balloon".to_string(),
+    )];
     assert_eq!(balloon[1], "A speech balloon.");
     assert_eq!(balloon[2], "speech balloon");
 }
@@ -134,14 +189,28 @@ fn fixture_images_are_square_rgb() {
         for record in records {
             let image = image::open(&record.image_path)
                 .unwrap_or_else(|e| panic!("{}: {e}", record.image_path.display()));
-            assert_eq!(image.color(), image::ColorType::Rgb8, "{}", record.image_path.display());
-            assert_eq!((image.width(), image.height()), (32, 32), "{}", record.image_path.display());
+            assert_eq!(
+                image.color(),
+                image::ColorType::Rgb8,
+                "{}",
+                record.image_path.display()
+            );
+            assert_eq!(
+                (image.width(), image.height()),
+                (32, 32),
+                "{}",
+                record.image_path.display()
+            );
         }
     }
     // Emoji corners are transparent in the packages and must come out white.
-    let dog = image::open(out.path().join("images/fluent-3d/1f436.png")).unwrap().to_rgb8();
+    let dog = image::open(out.path().join("images/fluent-3d/1f436.png"))
+        .unwrap()
+        .to_rgb8();
     assert_eq!(dog.get_pixel(0, 0).0, [255, 255, 255]);
-    let noto = image::open(out.path().join("images/noto/1f436.png")).unwrap().to_rgb8();
+    let noto = image::open(out.path().join("images/noto/1f436.png"))
+        .unwrap()
+        .to_rgb8();
     assert_eq!(noto.get_pixel(0, 0).0, [255, 255, 255]);
 }
 
@@ -154,10 +223,14 @@ fn writes_readme_and_manifest() {
     for licence in ["MIT", "Apache-2.0", "CC-BY-4.0", "CC-BY-SA-4.0", "GPL-2.0"] {
         assert!(readme.contains(licence), "README lacks licence {licence}");
     }
-    assert!(readme.contains("1 no caption file (.txt)"), "README lacks the Tux Paint skip count");
+    assert!(
+        readme.contains("1 no caption file (.txt)"),
+        "README lacks the Tux Paint skip count"
+    );
 
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["train_rows"], 24);
     assert_eq!(manifest["val_rows"], 7);
     assert_eq!(manifest["holdout_style"], "fluent-3d");
@@ -174,17 +247,27 @@ fn skin_tones_option_adds_variants() {
     })
     .unwrap();
     assert_eq!(style(&summary, "google").written, 8);
-    assert_eq!(style(&summary, "fluent-color").written, 4, "backhand-index-pointing-left-light joins U+1F448 U+1F3FB");
+    assert_eq!(
+        style(&summary, "fluent-color").written,
+        4,
+        "backhand-index-pointing-left-light joins U+1F448 U+1F3FB"
+    );
     let train = rows_by_style_code(&out.path().join("train.tsv"));
     let light = &train[&("google".to_string(), "1F44B-1F3FB".to_string())];
-    assert!(light[1].starts_with("waving hand: light skin tone: "), "{}", light[1]);
+    assert!(
+        light[1].starts_with("waving hand: light skin tone: "),
+        "{}",
+        light[1]
+    );
 }
 
 #[test]
 fn corrupt_image_is_skipped_and_counted() {
     let raw = tempfile::tempdir().unwrap();
     copy_tree(&fixture_raw(), raw.path());
-    let png = raw.path().join("emoji-datasource-google/package/img/google/64/1f600.png");
+    let png = raw
+        .path()
+        .join("emoji-datasource-google/package/img/google/64/1f600.png");
     let bytes = std::fs::read(&png).unwrap();
     std::fs::write(&png, &bytes[..bytes.len() / 3]).unwrap();
 
@@ -192,9 +275,15 @@ fn corrupt_image_is_skipped_and_counted() {
     let summary = build(&options(raw.path(), out.path())).unwrap();
     let google = style(&summary, "google");
     assert_eq!(google.written, 6);
-    assert_eq!(google.skipped.get("image could not be decoded or rendered"), Some(&1));
+    assert_eq!(
+        google.skipped.get("image could not be decoded or rendered"),
+        Some(&1)
+    );
     let train = rows_by_style_code(&out.path().join("train.tsv"));
-    assert!(!train.contains_key(&("google".to_string(), "1F600".to_string())), "the corrupt image must have no row");
+    assert!(
+        !train.contains_key(&("google".to_string(), "1F600".to_string())),
+        "the corrupt image must have no row"
+    );
 }
 
 #[test]
@@ -204,13 +293,19 @@ fn missing_package_names_folder() {
     std::fs::remove_dir_all(raw.path().join("openmoji")).unwrap();
     let out = tempfile::tempdir().unwrap();
 
-    let message = build(&options(raw.path(), out.path())).unwrap_err().to_string();
+    let message = build(&options(raw.path(), out.path()))
+        .unwrap_err()
+        .to_string();
     assert!(message.contains("openmoji/package"), "{message}");
     assert!(message.contains("scripts/fetch-data.sh"), "{message}");
 
     // Leaving the style out makes the missing package irrelevant.
     let styles = ["google", "fluent-3d"].map(String::from).to_vec();
-    let summary = build(&BuildOptions { styles, ..options(raw.path(), out.path()) }).unwrap();
+    let summary = build(&BuildOptions {
+        styles,
+        ..options(raw.path(), out.path())
+    })
+    .unwrap();
     assert_eq!(summary.train_rows, 7);
     assert_eq!(summary.val_rows, 7);
 }
@@ -223,20 +318,29 @@ fn rejects_bad_style_options() {
         ..options(&fixture_raw(), out.path())
     };
     let message = build(&unknown).unwrap_err().to_string();
-    assert!(message.contains("unknown emoji style \"apple\""), "{message}");
+    assert!(
+        message.contains("unknown emoji style \"apple\""),
+        "{message}"
+    );
 
     let holdout_not_built = BuildOptions {
         styles: vec!["google".to_string(), "twitter".to_string()],
         ..options(&fixture_raw(), out.path())
     };
     let message = build(&holdout_not_built).unwrap_err().to_string();
-    assert!(message.contains("held-out style \"fluent-3d\""), "{message}");
+    assert!(
+        message.contains("held-out style \"fluent-3d\""),
+        "{message}"
+    );
 
     let zero_size = BuildOptions {
         image_size: 0,
         ..options(&fixture_raw(), out.path())
     };
-    assert!(build(&zero_size).unwrap_err().to_string().contains("image size 0"));
+    assert!(build(&zero_size)
+        .unwrap_err()
+        .to_string()
+        .contains("image size 0"));
 }
 
 #[test]

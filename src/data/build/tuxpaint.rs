@@ -105,12 +105,18 @@ fn collect_files(dir: &Path, prefix: &str, files: &mut BTreeMap<String, StampFil
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("failed to list", dir, e))?;
         let path = entry.path();
-        let file_type = entry.file_type().map_err(|e| Error::io("failed to inspect", &path, e))?;
+        let file_type = entry
+            .file_type()
+            .map_err(|e| Error::io("failed to inspect", &path, e))?;
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
             tracing::warn!(path = %path.display(), "skipping a Tux Paint file whose name is not UTF-8");
             continue;
         };
-        let relative = if prefix.is_empty() { file_name.to_string() } else { format!("{prefix}/{file_name}") };
+        let relative = if prefix.is_empty() {
+            file_name.to_string()
+        } else {
+            format!("{prefix}/{file_name}")
+        };
         if file_type.is_dir() {
             collect_files(&path, &relative, files)?;
             continue;
@@ -118,7 +124,9 @@ fn collect_files(dir: &Path, prefix: &str, files: &mut BTreeMap<String, StampFil
         if !path.is_file() {
             continue;
         }
-        let Some((stem, extension)) = relative.rsplit_once('.') else { continue };
+        let Some((stem, extension)) = relative.rsplit_once('.') else {
+            continue;
+        };
         let extension = extension.to_ascii_lowercase();
         if !matches!(extension.as_str(), "png" | "svg" | "txt") {
             continue;
@@ -144,7 +152,9 @@ fn read_first_line(path: &Path) -> Result<FirstLine> {
     let Ok(text) = std::str::from_utf8(first) else {
         return Ok(FirstLine::NotUtf8);
     };
-    Ok(FirstLine::Text(text.trim_start_matches('\u{feff}').trim().to_string()))
+    Ok(FirstLine::Text(
+        text.trim_start_matches('\u{feff}').trim().to_string(),
+    ))
 }
 
 #[cfg(test)]
@@ -157,7 +167,11 @@ mod tests {
         let birds = dir.path().join("animals/birds");
         std::fs::create_dir_all(&birds).unwrap();
         std::fs::write(birds.join("great_heron.png"), b"png").unwrap();
-        std::fs::write(birds.join("great_heron.txt"), "A great blue heron.\nde.utf8=Ein Reiher.\n").unwrap();
+        std::fs::write(
+            birds.join("great_heron.txt"),
+            "A great blue heron.\nde.utf8=Ein Reiher.\n",
+        )
+        .unwrap();
         std::fs::write(birds.join("great_heron_mirror.png"), b"png").unwrap();
         std::fs::write(birds.join("owl.svg"), b"svg").unwrap();
         std::fs::write(birds.join("owl.png"), b"png").unwrap();
@@ -167,19 +181,36 @@ mod tests {
         std::fs::write(dir.path().join("gift.txt"), "A gift.\n").unwrap();
 
         let listing = list_stamps(dir.path()).unwrap();
-        let captions: Vec<(&str, &str)> =
-            listing.stamps.iter().map(|s| (s.stem.as_str(), s.caption.as_str())).collect();
+        let captions: Vec<(&str, &str)> = listing
+            .stamps
+            .iter()
+            .map(|s| (s.stem.as_str(), s.caption.as_str()))
+            .collect();
         assert_eq!(
             captions,
-            vec![("animals/birds/great_heron", "A great blue heron."), ("animals/birds/owl", "An owl.")]
+            vec![
+                ("animals/birds/great_heron", "A great blue heron."),
+                ("animals/birds/owl", "An owl.")
+            ]
         );
         assert_eq!(listing.stamps[0].category, "animals/birds");
         assert_eq!(listing.stamps[0].name, "great heron");
-        assert!(listing.stamps[1].image.ends_with("owl.svg"), "the SVG must win over the PNG");
+        assert!(
+            listing.stamps[1].image.ends_with("owl.svg"),
+            "the SVG must win over the PNG"
+        );
         assert_eq!(listing.skipped.get("no caption file (.txt)"), Some(&1));
         assert_eq!(listing.skipped.get("empty caption"), Some(&1));
-        assert_eq!(listing.skipped.get("caption file without an image"), Some(&1));
-        assert_eq!(listing.skipped.get("PNG not used because the stamp also has an SVG"), Some(&1));
+        assert_eq!(
+            listing.skipped.get("caption file without an image"),
+            Some(&1)
+        );
+        assert_eq!(
+            listing
+                .skipped
+                .get("PNG not used because the stamp also has an SVG"),
+            Some(&1)
+        );
         assert_eq!(listing.found, 5);
     }
 }
