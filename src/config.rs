@@ -87,6 +87,8 @@ pub struct ModelConfig {
     pub embed_dim: i64,
     pub vision_cfg: VisionConfig,
     pub text_cfg: TextConfig,
+    /// Missing in a plain open_clip config, which then describes a dense CLIP.
+    #[serde(default)]
     pub sparse_cfg: SparseConfig,
 }
 
@@ -103,6 +105,12 @@ pub const CLIP_VOCAB_SIZE: i64 = 49_408;
 
 /// The names accepted by [`ModelConfig::preset`].
 pub const PRESET_NAMES: [&str; 4] = ["tiny", "small", "ViT-B-32", "ViT-L-14"];
+
+impl Default for SparseConfig {
+    fn default() -> Self {
+        SparseConfig::for_head(HeadKind::Dense)
+    }
+}
 
 impl SparseConfig {
     /// Returns a head of the given kind with its default cap and the paper's range of settings:
@@ -290,7 +298,7 @@ impl ModelConfig {
 
     /// Reads and validates a JSON config file.
     pub fn load(path: &Path) -> Result<ModelConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("failed to read", path, e))?;
         let config: ModelConfig = serde_json::from_str(&text).map_err(|e| {
             Error::Config(format!("{}: {e}", path.display()))
         })?;
@@ -331,6 +339,15 @@ mod tests {
     fn default_caps_by_head() {
         assert_eq!(SparseConfig::for_head(HeadKind::Dense).logit_scale_cap, 100.0);
         assert_eq!(SparseConfig::for_head(HeadKind::Relu).logit_scale_cap, 50.0);
+    }
+
+    #[test]
+    fn plain_open_clip_config_is_dense() {
+        let json = r#"{"embed_dim": 512, "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": 32},
+            "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 512, "heads": 8, "layers": 12}}"#;
+        let config: ModelConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(config.sparse_cfg.head, HeadKind::Dense);
+        assert_eq!(config, ModelConfig::preset("ViT-B-32", HeadKind::Dense).unwrap());
     }
 
     #[test]

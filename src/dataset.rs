@@ -34,9 +34,16 @@ impl PairSet {
             return Err(Error::Data(format!("{} holds no image-caption pairs", tsv.display())));
         }
         let captions: Vec<String> = records.iter().map(|r| r.caption.clone()).collect();
+        warn_truncated(tsv, tokenizer, &captions, context_length)?;
         let tokens = tokenize(tokenizer, &captions, context_length)?;
+        tracing::info!(pairs = records.len(), table = %tsv.display(), "decoding images");
         let paths: Vec<_> = records.iter().map(|r| r.image_path.clone()).collect();
-        let images = load_image_tensor(&paths, preprocess, threads)?;
+        let images = load_image_tensor(&paths, preprocess, threads).map_err(|e| {
+            Error::Data(format!(
+                "{e} (listed in {}; relative image paths resolve against the table's folder)",
+                tsv.display()
+            ))
+        })?;
         Ok(PairSet { records, images, tokens })
     }
 
@@ -62,6 +69,30 @@ impl PairSet {
         let tokens = self.tokens.index_select(0, &index).to_device(device);
         (images, tokens)
     }
+}
+
+/// Logs how many captions are longer than the context and will be cut (keeping the end-of-text
+/// token), with the first such line.
+fn warn_truncated(tsv: &Path, tokenizer: &Tokenizer, captions: &[String], context_length: i64) -> Result<()> {
+    let room = (context_length - 2).max(0) as usize;
+    let mut truncated = 0;
+    let mut first = None;
+    for (index, caption) in captions.iter().enumerate() {
+        if tokenizer.encode(caption)?.len() > room {
+            truncated += 1;
+            first.get_or_insert(index);
+        }
+    }
+    if let Some(index) = first {
+        tracing::warn!(
+            table = %tsv.display(),
+            truncated,
+            first_caption = index + 1,
+            context_length,
+            "captions longer than the context are cut to fit, keeping the end-of-text token"
+        );
+    }
+    Ok(())
 }
 
 /// Tokenizes captions into a tensor [N, context_length].

@@ -11,7 +11,6 @@ pub enum Error {
     Io {
         action: &'static str,
         path: PathBuf,
-        #[source]
         source: std::io::Error,
     },
 
@@ -36,11 +35,11 @@ pub enum Error {
     Checkpoint { path: PathBuf, reason: String },
 
     /// The training loss became NaN or infinite.
-    #[error("non-finite loss {loss} at step {step}; the last good checkpoint is kept. Lower --lr or raise --warmup, then resume with --resume latest")]
-    NonFiniteLoss { step: i64, loss: f64 },
+    #[error("non-finite loss {loss} at step {step}, so training stopped before applying that update; {hint}")]
+    NonFiniteLoss { step: i64, loss: f64, hint: String },
 
     /// An error raised by libtorch.
-    #[error("libtorch: {0}")]
+    #[error("libtorch: {}", first_line(&.0.to_string()))]
     Torch(#[from] tch::TchError),
 
     /// A JSON document could not be parsed or written.
@@ -50,6 +49,11 @@ pub enum Error {
 
 /// The result type of the sparse-clip library.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Returns the first line of a libtorch message, which is followed by C++ stack frames.
+pub fn first_line(message: &str) -> &str {
+    message.lines().find(|line| !line.trim().is_empty()).unwrap_or(message).trim()
+}
 
 impl Error {
     /// Wraps an I/O error with the action that failed and the path it failed on.

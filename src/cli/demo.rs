@@ -45,8 +45,11 @@ pub struct DemoArgs {
     #[arg(long, default_value = "auto")]
     device: String,
     /// Continue runs that were interrupted instead of starting them again.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    /// Delete earlier demo runs in --logs and train again.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Serialize)]
@@ -86,9 +89,7 @@ fn run_options(args: &DemoArgs, name: &str, head: HeadKind, train_tsv: &std::pat
     TrainOptions {
         train_data: train_tsv.to_path_buf(),
         val_data: val_tsv.is_file().then(|| val_tsv.to_path_buf()),
-        csv_img_key: "filepath".into(),
-        csv_caption_key: "title".into(),
-        csv_separator: '\t',
+        tsv: sparse_clip::train::options::TsvArgs::default(),
         model: args.model.clone(),
         head,
         expansion: Some(if sparse { args.expansion } else { 1 }),
@@ -111,6 +112,7 @@ fn run_options(args: &DemoArgs, name: &str, head: HeadKind, train_tsv: &std::pat
         name: Some(name.to_string()),
         logs: args.logs.clone(),
         resume: (args.resume && args.logs.join(name).join("checkpoints").join("latest").is_file()).then(|| "latest".to_string()),
+        overwrite: args.overwrite,
         save_frequency: 1,
         save_every_steps: 0,
         device: args.device.clone(),

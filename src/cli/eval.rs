@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sparse_clip::data::TsvOptions;
 use sparse_clip::dataset::PairSet;
 use sparse_clip::eval::{evaluate_pairs, write_result, EvalOptions};
+use sparse_clip::train::options::TsvArgs;
 use sparse_clip::train::{checkpoint, parse_device};
 
 #[derive(Debug, Args)]
@@ -17,6 +17,8 @@ pub struct EvalArgs {
     /// TSV of image-caption pairs.
     #[arg(long)]
     data: PathBuf,
+    #[command(flatten)]
+    tsv: TsvArgs,
     /// Dataset name in the output [default: the TSV's file stem].
     #[arg(long)]
     dataset: Option<String>,
@@ -36,10 +38,19 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if args.batch_size < 1 {
+        anyhow::bail!("--batch-size {} is invalid: it must be at least 1", args.batch_size);
+    }
+    if let Some(k) = args.recall_k.iter().find(|k| **k < 1) {
+        anyhow::bail!("--recall_k {k} is invalid: every k must be at least 1");
+    }
+    if !(args.tau.is_finite() && args.tau >= 0.0) {
+        anyhow::bail!("--tau {} is invalid: it must be a finite number >= 0", args.tau);
+    }
     let device = parse_device(&args.device)?;
     let loaded = checkpoint::load(&args.checkpoint, device)?;
     let context = loaded.model.config.text_cfg.context_length;
-    let set = PairSet::load(&args.data, &TsvOptions::default(), &loaded.preprocess, &loaded.tokenizer, context, 2)?;
+    let set = PairSet::load(&args.data, &args.tsv.options(), &loaded.preprocess, &loaded.tokenizer, context, 2)?;
     let dataset = args
         .dataset
         .unwrap_or_else(|| args.data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());

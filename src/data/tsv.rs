@@ -88,7 +88,7 @@ pub fn read_pairs(path: &Path, options: &TsvOptions) -> Result<Vec<PairRecord>> 
         columns.iter().position(|name| name == key).ok_or_else(|| {
             Error::Data(format!(
                 "{}: header line {header_line} has no {role} column {key:?}; the columns found are {:?}. \
-                 Set the {role} column name to one of them, or check the separator {:?}",
+                 Set the {role} column name (--csv-img-key or --csv-caption-key) to one of them, or check the separator {:?} (--csv-separator)",
                 path.display(),
                 columns,
                 options.separator

@@ -176,7 +176,7 @@ fn zeroshot_over_labels(loaded: &LoadedModel, set: &PairSet, image_embed: &Tenso
 
 /// Writes one result as pretty JSON to `dir/{dataset}_{task}.json` and returns the path.
 pub fn write_result(dir: &Path, result: &EvalResult) -> Result<std::path::PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("failed to create folder", dir, e))?;
     let path = dir.join(format!("{}_{}.json", result.dataset, result.task));
     crate::train::checkpoint::write_atomic(&path, serde_json::to_string_pretty(result)?.as_bytes())?;
     Ok(path)

@@ -63,6 +63,7 @@ pub fn step_dir_name(step: i64) -> String {
 }
 
 /// Writes one checkpoint under `checkpoints_dir` and points `latest` at it; returns its folder.
+/// On failure (a full disk, say) the partial folder is removed and `latest` is left as it was.
 pub fn save(
     checkpoints_dir: &Path,
     vs: &nn::VarStore,
@@ -72,22 +73,42 @@ pub fn save(
     preprocess: &Preprocess,
     state: &TrainState,
 ) -> Result<PathBuf> {
-    fs::create_dir_all(checkpoints_dir).map_err(|e| Error::io("create folder", checkpoints_dir, e))?;
+    let tmp_dir = checkpoints_dir.join(format!(".{}.tmp", step_dir_name(state.step)));
+    let result = save_inner(checkpoints_dir, vs, optimizer_state, model, tokenizer, preprocess, state);
+    if result.is_err() && tmp_dir.exists() {
+        let _ = fs::remove_dir_all(&tmp_dir);
+    }
+    result
+}
+
+fn save_inner(
+    checkpoints_dir: &Path,
+    vs: &nn::VarStore,
+    optimizer_state: &[(String, Tensor)],
+    model: &Clip,
+    tokenizer: &Tokenizer,
+    preprocess: &Preprocess,
+    state: &TrainState,
+) -> Result<PathBuf> {
+    fs::create_dir_all(checkpoints_dir).map_err(|e| Error::io("failed to create folder", checkpoints_dir, e))?;
     let name = step_dir_name(state.step);
     let final_dir = checkpoints_dir.join(&name);
     let tmp_dir = checkpoints_dir.join(format!(".{name}.tmp"));
     if tmp_dir.exists() {
-        fs::remove_dir_all(&tmp_dir).map_err(|e| Error::io("remove stale folder", &tmp_dir, e))?;
+        fs::remove_dir_all(&tmp_dir).map_err(|e| Error::io("failed to remove stale folder", &tmp_dir, e))?;
     }
-    fs::create_dir_all(&tmp_dir).map_err(|e| Error::io("create folder", &tmp_dir, e))?;
+    fs::create_dir_all(&tmp_dir).map_err(|e| Error::io("failed to create folder", &tmp_dir, e))?;
 
     let weights = tmp_dir.join("model.safetensors");
-    vs.save(&weights)?;
+    vs.save(&weights).map_err(|e| Error::Checkpoint { path: weights.clone(), reason: format!("failed to write: {}", crate::error::first_line(&e.to_string())) })?;
     sync_file(&weights)?;
     let optimizer = tmp_dir.join("optimizer.safetensors");
     let cpu_state: Vec<(String, Tensor)> =
         optimizer_state.iter().map(|(n, t)| (n.clone(), t.to_device(Device::Cpu))).collect();
-    Tensor::write_safetensors(&cpu_state, &optimizer)?;
+    Tensor::write_safetensors(&cpu_state, &optimizer).map_err(|e| Error::Checkpoint {
+        path: optimizer.clone(),
+        reason: format!("failed to write: {}", crate::error::first_line(&e.to_string())),
+    })?;
     sync_file(&optimizer)?;
     write_synced(&tmp_dir.join("model_config.json"), model.config.to_json().as_bytes())?;
     write_synced(&tmp_dir.join("preprocess.json"), serde_json::to_string_pretty(preprocess)?.as_bytes())?;
@@ -97,9 +118,9 @@ pub fn save(
     sync_dir(&tmp_dir)?;
 
     if final_dir.exists() {
-        fs::remove_dir_all(&final_dir).map_err(|e| Error::io("replace folder", &final_dir, e))?;
+        fs::remove_dir_all(&final_dir).map_err(|e| Error::io("failed to replace folder", &final_dir, e))?;
     }
-    fs::rename(&tmp_dir, &final_dir).map_err(|e| Error::io("rename checkpoint into", &final_dir, e))?;
+    fs::rename(&tmp_dir, &final_dir).map_err(|e| Error::io("failed to rename checkpoint into", &final_dir, e))?;
     write_atomic(&checkpoints_dir.join(LATEST), name.as_bytes())?;
     sync_dir(checkpoints_dir)?;
     Ok(final_dir)
@@ -114,7 +135,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     for dir in [path.join("checkpoints"), path.to_path_buf()] {
         let latest = dir.join(LATEST);
         if latest.is_file() {
-            let name = fs::read_to_string(&latest).map_err(|e| Error::io("read", &latest, e))?;
+            let name = fs::read_to_string(&latest).map_err(|e| Error::io("failed to read", &latest, e))?;
             let target = dir.join(name.trim());
             if target.join("state.json").is_file() {
                 return Ok(target);
@@ -124,6 +145,9 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
                 reason: format!("points at {}, which is not a complete checkpoint", target.display()),
             });
         }
+    }
+    if !path.exists() {
+        return Err(Error::Checkpoint { path: path.to_path_buf(), reason: "not found; pass a run folder or RUN/checkpoints/step_N".into() });
     }
     Err(Error::Checkpoint {
         path: path.to_path_buf(),
@@ -138,14 +162,43 @@ pub fn load(path: &Path, device: Device) -> Result<LoadedModel> {
     let preprocess: Preprocess = read_json(&dir.join("preprocess.json"))?;
     let state: TrainState = read_json(&dir.join("state.json"))?;
     let tokenizer = Tokenizer::load(&dir.join("tokenizer.json"))?;
+    check_consistent(&dir, &config, &preprocess, &tokenizer)?;
     let mut vs = nn::VarStore::new(device);
     let model = Clip::new(&vs.root(), &config);
     let weights = dir.join("model.safetensors");
     vs.load(&weights).map_err(|e| Error::Checkpoint {
         path: weights.clone(),
-        reason: format!("cannot load weights into the model of model_config.json: {e}"),
+        reason: format!(
+            "cannot load the weights into the model of model_config.json ({}); the checkpoint is damaged or its files come from different runs",
+            crate::error::first_line(&e.to_string())
+        ),
     })?;
     Ok(LoadedModel { vs, model, tokenizer, preprocess, state, path: dir })
+}
+
+/// Checks that the files of one checkpoint describe the same model.
+fn check_consistent(dir: &Path, config: &ModelConfig, preprocess: &Preprocess, tokenizer: &Tokenizer) -> Result<()> {
+    preprocess.validate()?;
+    if i64::from(preprocess.image_size) != config.vision_cfg.image_size {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "preprocess.json has image_size {} but model_config.json has vision_cfg.image_size {}; the files come from different runs",
+                preprocess.image_size, config.vision_cfg.image_size
+            ),
+        });
+    }
+    if tokenizer.vocab_size() as i64 != config.text_cfg.vocab_size {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "tokenizer.json has {} tokens but model_config.json has text_cfg.vocab_size {}; the files come from different runs",
+                tokenizer.vocab_size(),
+                config.text_cfg.vocab_size
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Reads the optimizer moments of a checkpoint folder.
@@ -155,14 +208,14 @@ pub fn load_optimizer_state(dir: &Path) -> Result<Vec<(String, Tensor)>> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let text = fs::read_to_string(path).map_err(|e| Error::io("failed to read", path, e))?;
     serde_json::from_str(&text).map_err(|e| Error::Checkpoint { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    file.write_all(bytes).map_err(|e| Error::io("write", path, e))?;
-    file.sync_all().map_err(|e| Error::io("fsync", path, e))
+    let mut file = File::create(path).map_err(|e| Error::io("failed to create", path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io("failed to write", path, e))?;
+    file.sync_all().map_err(|e| Error::io("failed to fsync", path, e))
 }
 
 /// Writes `bytes` to a temporary sibling, fsyncs it and renames it over `path`.
@@ -170,13 +223,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp"));
     write_synced(&tmp, bytes)?;
-    fs::rename(&tmp, path).map_err(|e| Error::io("rename into", path, e))
+    fs::rename(&tmp, path).map_err(|e| Error::io("failed to rename into", path, e))
 }
 
 fn sync_file(path: &Path) -> Result<()> {
-    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io("fsync", path, e))
+    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io("failed to fsync", path, e))
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
-    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io("fsync folder", path, e))
+    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io("failed to fsync folder", path, e))
 }

@@ -21,7 +21,7 @@ use super::optim::{AdamW, AdamWConfig};
 use super::options::{TokenizerKind, TrainOptions};
 use super::schedule::cosine_lr;
 use crate::config::ModelConfig;
-use crate::data::{read_pairs, Preprocess, TsvOptions};
+use crate::data::{read_pairs, Preprocess};
 use crate::dataset::PairSet;
 use crate::error::{Error, Result};
 use crate::eval::{self, sparsity::on_mask, EvalOptions, EvalResult};
@@ -61,15 +61,22 @@ struct StepLog {
 
 /// Parses `cpu`, `cuda`, `cuda:N` or `auto`.
 pub fn parse_device(name: &str) -> Result<Device> {
-    match name {
-        "auto" => Ok(Device::cuda_if_available()),
-        "cpu" => Ok(Device::Cpu),
-        "cuda" => Ok(Device::Cuda(0)),
-        other => match other.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
-            Some(index) => Ok(Device::Cuda(index)),
-            None => Err(Error::Config(format!("unknown device {other:?}; use cpu, cuda, cuda:N or auto"))),
-        },
+    let index = match name {
+        "auto" => return Ok(Device::cuda_if_available()),
+        "cpu" => return Ok(Device::Cpu),
+        "cuda" => 0,
+        other => other
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| Error::Config(format!("unknown device {other:?}; use cpu, cuda, cuda:N or auto")))?,
+    };
+    let available = tch::Cuda::device_count() as usize;
+    if index >= available {
+        return Err(Error::Config(format!(
+            "device {name:?} is not available: libtorch sees {available} CUDA device(s); use --device cpu or auto"
+        )));
     }
+    Ok(Device::Cuda(index))
 }
 
 /// Builds the model config from the options: a preset name or a JSON file, then the head flags.
@@ -118,15 +125,15 @@ fn epoch_order(n: usize, seed: u64, epoch: i64) -> Vec<i64> {
 
 /// Trains a model with the given options and evaluates it on `--val-data` at the end.
 pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
+    options.validate()?;
     let device = parse_device(&options.device)?;
     let mut config = model_config(options)?;
     let run_dir = options.logs.join(run_name(options, &config));
     let checkpoints_dir = run_dir.join("checkpoints");
-    let tsv_options = TsvOptions {
-        image_key: options.csv_img_key.clone(),
-        caption_key: options.csv_caption_key.clone(),
-        separator: options.csv_separator,
-    };
+    let tsv_options = options.tsv.options();
+    if options.resume.is_none() {
+        prepare_new_run_dir(&run_dir, options.overwrite)?;
+    }
 
     // A resumed run takes its tokenizer, config and preprocessing from the checkpoint.
     let resume_dir = match options.resume.as_deref() {
@@ -139,6 +146,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
     let (tokenizer, preprocess, resumed) = match &resume_dir {
         Some(dir) => {
             let loaded = checkpoint::load(dir, device)?;
+            check_resume_matches(options, &config, &loaded)?;
             config = loaded.model.config.clone();
             (loaded.tokenizer.clone(), loaded.preprocess.clone(), Some(loaded))
         }
@@ -155,7 +163,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
             (tokenizer, Preprocess::clip(config.vision_cfg.image_size as u32), None)
         }
     };
-    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("create folder", &run_dir, e))?;
+    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("failed to create folder", &run_dir, e))?;
     checkpoint::write_atomic(&run_dir.join("params.json"), serde_json::to_string_pretty(options)?.as_bytes())?;
 
     tracing::info!(data = %options.train_data.display(), "loading training pairs");
@@ -169,6 +177,11 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
             train_set.len()
         )));
     }
+    // Read the validation pairs now, so that a bad file fails before training rather than after.
+    let val_set = match &options.val_data {
+        Some(val) => Some(PairSet::load(val, &tsv_options, &preprocess, &tokenizer, context, options.workers)?),
+        None => None,
+    };
     let schedule_steps = steps_per_epoch * options.epochs;
     let total_steps = options.max_steps.map_or(schedule_steps, |max| max.min(schedule_steps));
 
@@ -194,7 +207,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         .create(true)
         .append(true)
         .open(run_dir.join("log.jsonl"))
-        .map_err(|e| Error::io("open", run_dir.join("log.jsonl"), e))?;
+        .map_err(|e| Error::io("failed to open", run_dir.join("log.jsonl"), e))?;
     let progress = progress_bar(total_steps, step);
     let options_json = serde_json::to_value(options)?;
     let state_at = |step: i64, train_seconds: f64| TrainState {
@@ -237,7 +250,14 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         let loss_value = loss.double_value(&[]);
         if !loss_value.is_finite() {
             progress.abandon();
-            return Err(Error::NonFiniteLoss { step: step + 1, loss: loss_value });
+            let hint = match &last_checkpoint {
+                Some(dir) => format!(
+                    "the last good checkpoint is {}. Lower --lr or raise --warmup, then continue with --resume latest",
+                    dir.display()
+                ),
+                None => "no checkpoint was written yet. Lower --lr or raise --warmup and start again with --overwrite".into(),
+            };
+            return Err(Error::NonFiniteLoss { step: step + 1, loss: loss_value, hint });
         }
         let lr = cosine_lr(options.lr, step, options.warmup, schedule_steps);
         optimizer.zero_grad();
@@ -277,6 +297,20 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         progress.inc(1);
 
         let end_of_epoch = step % steps_per_epoch == 0;
+        if end_of_epoch || step == total_steps {
+            progress.suspend(|| {
+                tracing::info!(
+                    step,
+                    epoch = format!("{:.2}", line.epoch),
+                    loss = format!("{loss_value:.4}"),
+                    logit_scale = format!("{:.2}", line.logit_scale),
+                    l0_image = format!("{:.1}", line.l0_image),
+                    l0_text = format!("{:.1}", line.l0_text),
+                    dead_fraction = format!("{:.3}", line.dead_fraction),
+                    "progress"
+                )
+            });
+        }
         let save = step == total_steps
             || (end_of_epoch && (step / steps_per_epoch) % options.save_frequency.max(1) == 0)
             || (options.save_every_steps > 0 && step % options.save_every_steps == 0);
@@ -288,26 +322,68 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
     progress.finish();
     let checkpoint = last_checkpoint.ok_or_else(|| Error::Config("training ran no step and has no checkpoint".into()))?;
 
-    let eval = match &options.val_data {
-        Some(val) => evaluate_run(&checkpoint, val, &tsv_options, options, device, &run_dir)?,
-        None => Vec::new(),
+    let eval = match (&options.val_data, &val_set) {
+        (Some(val), Some(val_set)) => evaluate_run(&checkpoint, val, val_set, options, device, &run_dir)?,
+        _ => Vec::new(),
     };
     Ok(TrainSummary { run_dir, checkpoint, steps: step, final_loss, train_seconds, code_dim, eval })
 }
 
 /// Evaluates the final checkpoint on the validation pairs and writes `RUN/results/*.json`.
-fn evaluate_run(checkpoint: &Path, val: &Path, tsv_options: &TsvOptions, options: &TrainOptions, device: Device, run_dir: &Path) -> Result<Vec<EvalResult>> {
+fn evaluate_run(checkpoint: &Path, val: &Path, val_set: &PairSet, options: &TrainOptions, device: Device, run_dir: &Path) -> Result<Vec<EvalResult>> {
     let loaded = checkpoint::load(checkpoint, device)?;
-    let context = loaded.model.config.text_cfg.context_length;
-    let val_set = PairSet::load(val, tsv_options, &loaded.preprocess, &loaded.tokenizer, context, options.workers)?;
     let dataset = val.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "val".into());
     let model_name = run_dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let eval_options = EvalOptions { device, tau: options.tau, ..EvalOptions::default() };
-    let results = eval::evaluate_pairs(&loaded, &val_set, &dataset, &model_name, &eval_options)?;
+    let results = eval::evaluate_pairs(&loaded, val_set, &dataset, &model_name, &eval_options)?;
     for result in &results {
         eval::write_result(&run_dir.join("results"), result)?;
     }
     Ok(results)
+}
+
+/// Makes sure a new run does not mix with an earlier run of the same name.
+fn prepare_new_run_dir(run_dir: &Path, overwrite: bool) -> Result<()> {
+    let used = run_dir.join("log.jsonl").exists() || run_dir.join("checkpoints").exists();
+    if !used {
+        return Ok(());
+    }
+    if !overwrite {
+        return Err(Error::Config(format!(
+            "run folder {} already holds a run; continue it with --resume latest, delete it with --overwrite, or choose another --name",
+            run_dir.display()
+        )));
+    }
+    tracing::warn!(run = %run_dir.display(), "--overwrite: deleting the earlier run");
+    std::fs::remove_dir_all(run_dir).map_err(|e| Error::io("failed to delete", run_dir, e))
+}
+
+/// Rejects a resume whose options would change the model or the batch order of the saved run.
+fn check_resume_matches(options: &TrainOptions, requested: &ModelConfig, loaded: &checkpoint::LoadedModel) -> Result<()> {
+    let saved = &loaded.model.config;
+    let mut requested = requested.clone();
+    requested.text_cfg.vocab_size = saved.text_cfg.vocab_size;
+    if requested != *saved {
+        return Err(Error::Config(format!(
+            "the model options (--model, --head, --expansion, --logit-scale-cap, --l1-weight, --topk) differ from the checkpoint {}, which has {}; resume with the options of the run",
+            loaded.path.display(),
+            serde_json::to_string(&saved.sparse_cfg).unwrap_or_default()
+        )));
+    }
+    let saved_options = &loaded.state.options;
+    for (flag, key, value) in [("--batch-size", "batch_size", options.batch_size), ("--epochs", "epochs", options.epochs)] {
+        if let Some(old) = saved_options.get(key).and_then(|v| v.as_i64()) {
+            if old != value {
+                return Err(Error::Config(format!(
+                    "{flag} {value} differs from the run's {old}; an exact resume needs the same value"
+                )));
+            }
+        }
+    }
+    if saved_options.get("seed").and_then(|v| v.as_u64()).is_some_and(|old| old != options.seed) {
+        return Err(Error::Config("--seed differs from the run's; an exact resume needs the same seed".into()));
+    }
+    Ok(())
 }
 
 fn adamw_config(options: &TrainOptions) -> AdamWConfig {
@@ -317,7 +393,7 @@ fn adamw_config(options: &TrainOptions) -> AdamWConfig {
 fn write_log_line(log: &mut File, run_dir: &Path, line: &StepLog) -> Result<()> {
     let mut text = serde_json::to_string(line)?;
     text.push('\n');
-    log.write_all(text.as_bytes()).map_err(|e| Error::io("append to", run_dir.join("log.jsonl"), e))
+    log.write_all(text.as_bytes()).map_err(|e| Error::io("failed to append to", run_dir.join("log.jsonl"), e))
 }
 
 fn progress_bar(total: i64, done: i64) -> ProgressBar {
