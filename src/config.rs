@@ -79,6 +79,9 @@ pub struct SparseConfig {
     /// Number of values kept, read only by the `topk` head.
     #[serde(default)]
     pub topk: i64,
+    /// Whether the projection adds a learned per-feature bias (open_clip's projections have none).
+    #[serde(default)]
+    pub proj_bias: bool,
 }
 
 /// A whole CLIP model: both towers and the shared head.
@@ -123,6 +126,7 @@ impl SparseConfig {
             logit_scale_cap: head.default_logit_scale_cap(),
             l1_weight: if head == HeadKind::L1 { 1e-3 } else { 0.0 },
             topk: if head == HeadKind::Topk { 32 } else { 0 },
+            proj_bias: false,
         }
     }
 }

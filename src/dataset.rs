@@ -31,7 +31,7 @@ impl PairSet {
     ) -> Result<PairSet> {
         let records = read_pairs(tsv, tsv_options)?;
         if records.is_empty() {
-            return Err(Error::Data(format!("{} holds no image-caption pairs", tsv.display())));
+            return Err(Error::Data(format!("{} contains no image-caption pairs", tsv.display())));
         }
         let captions: Vec<String> = records.iter().map(|r| r.caption.clone()).collect();
         warn_truncated(tsv, tokenizer, &captions, context_length)?;
@@ -52,7 +52,7 @@ impl PairSet {
         self.records.len()
     }
 
-    /// Returns true when the set holds no pairs.
+    /// Returns true when the set is empty.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

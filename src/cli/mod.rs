@@ -7,7 +7,7 @@ mod train;
 
 use clap::{Parser, Subcommand};
 
-/// Train, evaluate and interpret Sparse CLIP models.
+/// Train and evaluate Sparse CLIP models.
 #[derive(Debug, Parser)]
 #[command(name = "sparse-clip", version, about)]
 pub struct Cli {

@@ -19,6 +19,7 @@ const ZERO_NORM: f64 = 1e-12;
 #[derive(Debug)]
 pub struct SparseHead {
     proj: Tensor,
+    bias: Option<Tensor>,
     kind: HeadKind,
     topk: i64,
 }
@@ -28,12 +29,20 @@ impl SparseHead {
     /// initialisation (normal, std = width^-0.5).
     pub fn new(p: &nn::Path, name: &str, width: i64, code_dim: i64, cfg: &SparseConfig) -> SparseHead {
         let proj = p.randn(name, &[width, code_dim], 0.0, (width as f64).powf(-0.5));
-        SparseHead { proj, kind: cfg.head, topk: cfg.topk }
+        let bias = cfg
+            .proj_bias
+            .then(|| p.set_group(crate::train::NO_DECAY_GROUP).zeros(&format!("{name}_bias"), &[code_dim]));
+        SparseHead { proj, bias, kind: cfg.head, topk: cfg.topk }
     }
 
     /// Maps pooled features [batch, width] to codes [batch, code_dim].
     pub fn forward(&self, pooled: &Tensor) -> Tensor {
-        activate(&pooled.matmul(&self.proj), self.kind, self.topk)
+        let z = pooled.matmul(&self.proj);
+        let z = match &self.bias {
+            Some(bias) => z + bias,
+            None => z,
+        };
+        activate(&z, self.kind, self.topk)
     }
 }
 

@@ -48,6 +48,10 @@ pub struct TrainOptions {
     /// Values kept by the topk head.
     #[arg(long)]
     pub topk: Option<i64>,
+    /// Add a learned per-feature bias to the head projection.
+    #[arg(long)]
+    #[serde(default)]
+    pub proj_bias: bool,
     /// Tokenizer of a new run.
     #[arg(long, value_enum, default_value = "clip")]
     pub tokenizer: TokenizerKind,

@@ -102,6 +102,9 @@ pub fn model_config(options: &TrainOptions) -> Result<ModelConfig> {
     if let Some(k) = options.topk {
         sparse.topk = k;
     }
+    if options.proj_bias {
+        sparse.proj_bias = true;
+    }
     config.validate()?;
     Ok(config)
 }
@@ -350,7 +353,7 @@ fn prepare_new_run_dir(run_dir: &Path, overwrite: bool) -> Result<()> {
     }
     if !overwrite {
         return Err(Error::Config(format!(
-            "run folder {} already holds a run; continue it with --resume latest, delete it with --overwrite, or choose another --name",
+            "run folder {} already contains a run; continue it with --resume latest, delete it with --overwrite, or choose another --name",
             run_dir.display()
         )));
     }
