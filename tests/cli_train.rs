@@ -144,3 +144,67 @@ fn missing_train_file_is_an_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("does/not/exist.tsv"));
 }
+
+#[test]
+fn invalid_options_are_rejected_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = setup(dir.path());
+    let logs = dir.path().join("runs");
+    let cases: [(&[&str], &str); 4] = [
+        (&["--batch-size", "1"], "--batch-size"),
+        (&["--lr", "NaN"], "--lr"),
+        (&["--epochs", "0"], "--epochs"),
+        (&["--name", "../escape"], "--name"),
+    ];
+    for (flags, named) in cases {
+        let mut command = binary();
+        command
+            .args(["train", "--device", "cpu", "--train-data"])
+            .arg(data.join("train.tsv"))
+            .arg("--model")
+            .arg(&model)
+            .arg("--logs")
+            .arg(&logs)
+            .args(flags);
+        let output = run(&mut command);
+        assert!(!output.status.success(), "{flags:?} must be rejected");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named), "the error for {flags:?} names {named}: {stderr}");
+    }
+    assert!(!dir.path().join("escape").exists(), "a run name must not leave --logs");
+}
+
+#[test]
+fn reused_run_name_needs_resume_or_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = setup(dir.path());
+    let logs = dir.path().join("runs");
+    run_ok(train_command(&data, &model, &logs, "again").args(["--max-steps", "1"]));
+
+    let output = run(train_command(&data, &model, &logs, "again").args(["--max-steps", "1"]));
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--resume latest"));
+
+    run_ok(train_command(&data, &model, &logs, "again").args(["--max-steps", "2", "--overwrite"]));
+    assert_eq!(losses(&logs.join("again/log.jsonl")).len(), 2, "--overwrite starts a clean log");
+}
+
+#[test]
+fn unavailable_cuda_device_is_an_error() {
+    if tch::Cuda::device_count() > 0 {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = setup(dir.path());
+    let mut command = binary();
+    command
+        .args(["train", "--max-steps", "1", "--device", "cuda:0", "--train-data"])
+        .arg(data.join("train.tsv"))
+        .arg("--model")
+        .arg(&model)
+        .arg("--logs")
+        .arg(dir.path().join("runs"));
+    let output = run(&mut command);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not available"));
+}

@@ -30,7 +30,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 64)]
     batch_size: i64,
     /// Tokenizer of both runs.
-    #[arg(long, value_enum, default_value = "corpus")]
+    #[arg(long, value_enum, default_value = "clip")]
     tokenizer: TokenizerKind,
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
