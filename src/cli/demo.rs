@@ -38,8 +38,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 32)]
     expansion: i64,
     /// Cap on exp(logit_scale) for Sparse CLIP. The demo's short schedule never lifts the scale
-    /// near the paper's cap of 50, so a cap of 8 is what binds and sparsifies here.
-    #[arg(long, default_value_t = 8.0)]
+    /// near the paper's cap of 50, so a cap of 9 is what binds and sparsifies here.
+    #[arg(long, default_value_t = 9.0)]
     logit_scale_cap: f64,
     /// Stop each run after this many steps (for smoke tests).
     #[arg(long)]
