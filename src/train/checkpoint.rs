@@ -62,34 +62,29 @@ pub fn step_dir_name(step: i64) -> String {
     format!("step_{step:06}")
 }
 
+/// Everything a checkpoint stores, borrowed from the trainer.
+pub struct Snapshot<'a> {
+    pub vs: &'a nn::VarStore,
+    pub optimizer_state: &'a [(String, Tensor)],
+    pub model: &'a Clip,
+    pub tokenizer: &'a Tokenizer,
+    pub preprocess: &'a Preprocess,
+    pub state: &'a TrainState,
+}
+
 /// Writes one checkpoint under `checkpoints_dir` and points `latest` at it; returns its folder.
 /// On failure (a full disk, say) the partial folder is removed and `latest` is left as it was.
-pub fn save(
-    checkpoints_dir: &Path,
-    vs: &nn::VarStore,
-    optimizer_state: &[(String, Tensor)],
-    model: &Clip,
-    tokenizer: &Tokenizer,
-    preprocess: &Preprocess,
-    state: &TrainState,
-) -> Result<PathBuf> {
-    let tmp_dir = checkpoints_dir.join(format!(".{}.tmp", step_dir_name(state.step)));
-    let result = save_inner(checkpoints_dir, vs, optimizer_state, model, tokenizer, preprocess, state);
+pub fn save(checkpoints_dir: &Path, snapshot: &Snapshot) -> Result<PathBuf> {
+    let tmp_dir = checkpoints_dir.join(format!(".{}.tmp", step_dir_name(snapshot.state.step)));
+    let result = save_inner(checkpoints_dir, snapshot);
     if result.is_err() && tmp_dir.exists() {
         let _ = fs::remove_dir_all(&tmp_dir);
     }
     result
 }
 
-fn save_inner(
-    checkpoints_dir: &Path,
-    vs: &nn::VarStore,
-    optimizer_state: &[(String, Tensor)],
-    model: &Clip,
-    tokenizer: &Tokenizer,
-    preprocess: &Preprocess,
-    state: &TrainState,
-) -> Result<PathBuf> {
+fn save_inner(checkpoints_dir: &Path, snapshot: &Snapshot) -> Result<PathBuf> {
+    let Snapshot { vs, optimizer_state, model, tokenizer, preprocess, state } = *snapshot;
     fs::create_dir_all(checkpoints_dir).map_err(|e| Error::io("failed to create folder", checkpoints_dir, e))?;
     let name = step_dir_name(state.step);
     let final_dir = checkpoints_dir.join(&name);

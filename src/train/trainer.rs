@@ -318,7 +318,17 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
             || (end_of_epoch && (step / steps_per_epoch) % options.save_frequency.max(1) == 0)
             || (options.save_every_steps > 0 && step % options.save_every_steps == 0);
         if save {
-            let dir = checkpoint::save(&checkpoints_dir, &vs, &optimizer.state_tensors(), &model, &tokenizer, &preprocess, &state_at(step, train_seconds))?;
+            let optimizer_state = optimizer.state_tensors();
+            let state = state_at(step, train_seconds);
+            let snapshot = checkpoint::Snapshot {
+                vs: &vs,
+                optimizer_state: &optimizer_state,
+                model: &model,
+                tokenizer: &tokenizer,
+                preprocess: &preprocess,
+                state: &state,
+            };
+            let dir = checkpoint::save(&checkpoints_dir, &snapshot)?;
             last_checkpoint = Some(dir);
         }
     }
