@@ -130,10 +130,10 @@ mod tests {
     #[test]
     fn logit_scale_clamps_to_cap() {
         let (_vs, mut model) = tiny(HeadKind::Relu);
-        tch::no_grad(|| model.logit_scale.fill_(10.0));
+        let _ = tch::no_grad(|| model.logit_scale.fill_(10.0));
         model.clamp_logit_scale();
         assert!((model.scale() - 50.0).abs() < 1e-3, "scale {}", model.scale());
-        tch::no_grad(|| model.logit_scale.fill_(-3.0));
+        let _ = tch::no_grad(|| model.logit_scale.fill_(-3.0));
         model.clamp_logit_scale();
         assert!((model.scale() - 1.0).abs() < 1e-6);
     }

@@ -139,13 +139,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
     }
 
     // A resumed run takes its tokenizer, config and preprocessing from the checkpoint.
-    let resume_dir = match options.resume.as_deref() {
-        None => None,
-        Some("latest") => Some(checkpoint::resolve(&run_dir).map_err(|e| {
-            Error::Config(format!("--resume latest: no checkpoint to resume in {} ({e})", run_dir.display()))
-        })?),
-        Some(path) => Some(checkpoint::resolve(Path::new(path))?),
-    };
+    let resume_dir = resume_dir(options, &run_dir)?;
     let (tokenizer, preprocess, resumed) = match &resume_dir {
         Some(dir) => {
             let loaded = checkpoint::load(dir, device)?;
@@ -154,14 +148,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
             (loaded.tokenizer.clone(), loaded.preprocess.clone(), Some(loaded))
         }
         None => {
-            let tokenizer = match options.tokenizer {
-                TokenizerKind::Clip => Tokenizer::clip()?,
-                TokenizerKind::Corpus => {
-                    let records = read_pairs(&options.train_data, &tsv_options)?;
-                    let captions: Vec<String> = records.into_iter().map(|r| r.caption).collect();
-                    Tokenizer::train_corpus(&captions, options.corpus_vocab_size)?
-                }
-            };
+            let tokenizer = new_tokenizer(options)?;
             config.text_cfg.vocab_size = tokenizer.vocab_size() as i64;
             (tokenizer, Preprocess::clip(config.vision_cfg.image_size as u32), None)
         }
@@ -253,14 +240,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         let loss_value = loss.double_value(&[]);
         if !loss_value.is_finite() {
             progress.abandon();
-            let hint = match &last_checkpoint {
-                Some(dir) => format!(
-                    "the last good checkpoint is {}. Lower --lr or raise --warmup, then continue with --resume latest",
-                    dir.display()
-                ),
-                None => "no checkpoint was written yet. Lower --lr or raise --warmup and start again with --overwrite".into(),
-            };
-            return Err(Error::NonFiniteLoss { step: step + 1, loss: loss_value, hint });
+            return Err(non_finite_loss(step + 1, loss_value, last_checkpoint.as_deref()));
         }
         let lr = cosine_lr(options.lr, step, options.warmup, schedule_steps);
         optimizer.zero_grad();
@@ -273,14 +253,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         train_seconds += seconds;
         final_loss = loss_value;
 
-        // Sparsity of this batch, and features that have fired at all in this epoch.
-        let (image_on, text_on) = tch::no_grad(|| {
-            (on_mask(&out.image_embed, options.tau, signed), on_mask(&out.text_embed, options.tau, signed))
-        });
-        let _ = fired.logical_or_(&image_on.any_dim(0, false).logical_or(&text_on.any_dim(0, false)));
-        let l0 = |on: &Tensor| on.sum_dim_intlist(&[1][..], false, Kind::Float).mean(Kind::Float).double_value(&[]);
-        let zero_codes = image_on.any_dim(1, false).logical_not().sum(Kind::Int64).int64_value(&[])
-            + text_on.any_dim(1, false).logical_not().sum(Kind::Int64).int64_value(&[]);
+        let sparsity = batch_sparsity(&out.image_embed, &out.text_embed, options.tau, signed, &mut fired);
         let line = StepLog {
             step,
             epoch: step as f64 / steps_per_epoch as f64,
@@ -289,10 +262,10 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
             logit_scale: model.scale(),
             lr,
             grad_norm,
-            l0_image: l0(&image_on),
-            l0_text: l0(&text_on),
-            dead_fraction: 1.0 - fired.to_kind(Kind::Float).mean(Kind::Float).double_value(&[]),
-            zero_codes,
+            l0_image: sparsity.l0_image,
+            l0_text: sparsity.l0_text,
+            dead_fraction: sparsity.dead_fraction,
+            zero_codes: sparsity.zero_codes,
             samples_per_second: options.batch_size as f64 / seconds.max(1e-9),
         };
         write_log_line(&mut log, &run_dir, &line)?;
@@ -301,18 +274,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
 
         let end_of_epoch = step % steps_per_epoch == 0;
         if end_of_epoch || step == total_steps {
-            progress.suspend(|| {
-                tracing::info!(
-                    step,
-                    epoch = format!("{:.2}", line.epoch),
-                    loss = format!("{loss_value:.4}"),
-                    logit_scale = format!("{:.2}", line.logit_scale),
-                    l0_image = format!("{:.1}", line.l0_image),
-                    l0_text = format!("{:.1}", line.l0_text),
-                    dead_fraction = format!("{:.3}", line.dead_fraction),
-                    "progress"
-                )
-            });
+            progress.suspend(|| log_progress(&line));
         }
         let save = step == total_steps
             || (end_of_epoch && (step / steps_per_epoch) % options.save_frequency.max(1) == 0)
@@ -353,6 +315,81 @@ fn evaluate_run(checkpoint: &Path, val: &Path, val_set: &PairSet, options: &Trai
         eval::write_result(&run_dir.join("results"), result)?;
     }
     Ok(results)
+}
+
+/// Returns the checkpoint folder that `--resume` names, if any.
+fn resume_dir(options: &TrainOptions, run_dir: &Path) -> Result<Option<PathBuf>> {
+    match options.resume.as_deref() {
+        None => Ok(None),
+        Some("latest") => checkpoint::resolve(run_dir).map(Some).map_err(|e| {
+            Error::Config(format!("--resume latest: no checkpoint to resume in {} ({e})", run_dir.display()))
+        }),
+        Some(path) => checkpoint::resolve(Path::new(path)).map(Some),
+    }
+}
+
+/// Builds the tokenizer of a new run; the corpus BPE is trained on the training captions.
+fn new_tokenizer(options: &TrainOptions) -> Result<Tokenizer> {
+    match options.tokenizer {
+        TokenizerKind::Clip => Tokenizer::clip(),
+        TokenizerKind::Corpus => {
+            let records = read_pairs(&options.train_data, &options.tsv.options())?;
+            let captions: Vec<String> = records.into_iter().map(|r| r.caption).collect();
+            Tokenizer::train_corpus(&captions, options.corpus_vocab_size)
+        }
+    }
+}
+
+/// Builds the error for a NaN or infinite loss, with advice that depends on whether a checkpoint exists.
+fn non_finite_loss(step: i64, loss: f64, last_checkpoint: Option<&Path>) -> Error {
+    let hint = match last_checkpoint {
+        Some(dir) => format!(
+            "the last good checkpoint is {}. Lower --lr or raise --warmup, then continue with --resume latest",
+            dir.display()
+        ),
+        None => "no checkpoint was written yet. Lower --lr or raise --warmup and start again with --overwrite".into(),
+    };
+    Error::NonFiniteLoss { step, loss, hint }
+}
+
+/// Sparsity of one batch, as logged.
+struct BatchSparsity {
+    l0_image: f64,
+    l0_text: f64,
+    /// Share of features that fired on no input so far in the epoch.
+    dead_fraction: f64,
+    zero_codes: i64,
+}
+
+/// Measures the batch's sparsity and marks the features it fires in `fired` [D].
+fn batch_sparsity(image_embed: &Tensor, text_embed: &Tensor, tau: f64, signed: bool, fired: &mut Tensor) -> BatchSparsity {
+    tch::no_grad(|| {
+        let image_on = on_mask(image_embed, tau, signed);
+        let text_on = on_mask(text_embed, tau, signed);
+        let _ = fired.logical_or_(&image_on.any_dim(0, false).logical_or(&text_on.any_dim(0, false)));
+        let l0 = |on: &Tensor| on.sum_dim_intlist(&[1][..], false, Kind::Float).mean(Kind::Float).double_value(&[]);
+        let zero_codes = |on: &Tensor| on.any_dim(1, false).logical_not().sum(Kind::Int64).int64_value(&[]);
+        BatchSparsity {
+            l0_image: l0(&image_on),
+            l0_text: l0(&text_on),
+            dead_fraction: 1.0 - fired.to_kind(Kind::Float).mean(Kind::Float).double_value(&[]),
+            zero_codes: zero_codes(&image_on) + zero_codes(&text_on),
+        }
+    })
+}
+
+/// Logs one progress line, for logs that are not a terminal.
+fn log_progress(line: &StepLog) {
+    tracing::info!(
+        step = line.step,
+        epoch = format!("{:.2}", line.epoch),
+        loss = format!("{:.4}", line.loss),
+        logit_scale = format!("{:.2}", line.logit_scale),
+        l0_image = format!("{:.1}", line.l0_image),
+        l0_text = format!("{:.1}", line.l0_text),
+        dead_fraction = format!("{:.3}", line.dead_fraction),
+        "progress"
+    );
 }
 
 /// Makes sure a new run does not mix with an earlier run of the same name.
