@@ -1,5 +1,5 @@
 //! Embeds the libtorch library folder as an rpath, so that the binary and the tests run without
-//! LD_LIBRARY_PATH. torch-sys finds libtorch; this script asks the same Python interpreter where it is.
+//! LD_LIBRARY_PATH. torch-sys finds libtorch, and this script queries the same Python interpreter for its folder.
 
 use std::process::Command;
 

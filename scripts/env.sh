@@ -6,7 +6,7 @@ export SPARSE_CLIP_CACHE="${SPARSE_CLIP_CACHE:-$HOME/.cache/sparse-clip}"
 export SPARSE_CLIP_VENV="$SPARSE_CLIP_CACHE/venv-torch-$SPARSE_CLIP_TORCH_VERSION"
 export SPARSE_CLIP_RAW="$SPARSE_CLIP_CACHE/raw"
 
-# torch-sys asks this interpreter for the libtorch include and library folders.
+# torch-sys runs this interpreter to find the libtorch include and library folders.
 export VIRTUAL_ENV="$SPARSE_CLIP_VENV"
 export LIBTORCH_USE_PYTORCH=1
 case ":$PATH:" in

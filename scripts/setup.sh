@@ -13,7 +13,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 mkdir -p "$SPARSE_CLIP_CACHE"
 if ! "$SPARSE_CLIP_VENV/bin/python" -c "import torch; assert torch.__version__.startswith('$SPARSE_CLIP_TORCH_VERSION')" 2>/dev/null; then
-    echo "setup: installing torch==$SPARSE_CLIP_TORCH_VERSION into $SPARSE_CLIP_VENV (about 4 GB with its CUDA libraries)"
+    echo "setup: installing torch==$SPARSE_CLIP_TORCH_VERSION into $SPARSE_CLIP_VENV (4.6 GB with its CUDA libraries)"
     python3 -m venv "$SPARSE_CLIP_VENV"
     "$SPARSE_CLIP_VENV/bin/pip" install --quiet --progress-bar off "torch==$SPARSE_CLIP_TORCH_VERSION"
 else

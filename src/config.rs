@@ -36,7 +36,7 @@ pub struct TextConfig {
     pub mlp_ratio: f64,
 }
 
-/// What follows the final projection of each tower.
+/// The activation after the final projection of each tower.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum HeadKind {
@@ -116,8 +116,8 @@ impl Default for SparseConfig {
 }
 
 impl SparseConfig {
-    /// Returns a head of the given kind with its default cap and the paper's range of settings:
-    /// expansion 1 for `dense`, 32 for the sparse heads.
+    /// Returns a head of the given kind with its default cap: expansion 1 for `dense` and 32 for
+    /// the sparse heads, inside the 16x-72x range of Qin et al. (ICLR 2026).
     pub fn for_head(head: HeadKind) -> SparseConfig {
         let expansion = if head == HeadKind::Dense { 1 } else { 32 };
         SparseConfig {
@@ -254,36 +254,48 @@ impl ModelConfig {
                 return Err(Error::Config(format!("{name} must be positive, got {value}")));
             }
         }
+
+        for (name, ratio) in [("vision_cfg.mlp_ratio", v.mlp_ratio), ("text_cfg.mlp_ratio", t.mlp_ratio)] {
+            if !(ratio.is_finite() && ratio > 0.0) {
+                return Err(Error::Config(format!("{name} must be a finite number above 0, got {ratio}")));
+            }
+        }
+
         if v.image_size % v.patch_size != 0 {
             return Err(Error::Config(format!(
                 "vision_cfg.image_size {} is not a multiple of patch_size {}",
                 v.image_size, v.patch_size
             )));
         }
+
         if v.width % v.head_width != 0 {
             return Err(Error::Config(format!(
                 "vision_cfg.width {} is not a multiple of head_width {}",
                 v.width, v.head_width
             )));
         }
+
         if t.width % t.heads != 0 {
             return Err(Error::Config(format!(
                 "text_cfg.width {} is not a multiple of heads {}",
                 t.width, t.heads
             )));
         }
+
         if t.context_length < 2 {
             return Err(Error::Config(format!(
                 "text_cfg.context_length must hold at least the start and end tokens, got {}",
                 t.context_length
             )));
         }
+
         if !(s.logit_scale_cap >= 1.0 && s.logit_scale_cap.is_finite()) {
             return Err(Error::Config(format!(
                 "sparse_cfg.logit_scale_cap must be a finite number >= 1, got {}",
                 s.logit_scale_cap
             )));
         }
+
         if s.head == HeadKind::Topk && !(1..=self.code_dim()).contains(&s.topk) {
             return Err(Error::Config(format!(
                 "sparse_cfg.topk must be in 1..={} for the topk head, got {}",
@@ -291,12 +303,14 @@ impl ModelConfig {
                 s.topk
             )));
         }
+
         if s.head == HeadKind::L1 && !(s.l1_weight >= 0.0) {
             return Err(Error::Config(format!(
                 "sparse_cfg.l1_weight must be >= 0, got {}",
                 s.l1_weight
             )));
         }
+
         Ok(())
     }
 
@@ -312,7 +326,7 @@ impl ModelConfig {
 
     /// Returns the config as pretty-printed JSON.
     pub fn to_json(&self) -> String {
-        // Serialising plain numbers and strings cannot fail.
+        // The config contains only numbers, strings and enums, which serde_json always serialises.
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 }

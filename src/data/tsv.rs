@@ -47,9 +47,9 @@ pub struct PairRecord {
 /// Tab-separated files are split on every tab, and quotes in them are plain text. A quoted field
 /// cannot span lines.
 ///
-/// Errors name the file and line for: a missing file, a header without the image or caption
-/// column (listing the columns found), a line with the wrong number of fields, an empty image path
-/// or caption, and text that is not UTF-8.
+/// Errors name the file and line. They cover a missing file, a header without the image or caption
+/// column (the message lists the columns found), a line with the wrong number of fields, an empty
+/// image path or caption, and text that is not UTF-8.
 pub fn read_pairs(path: &Path, options: &TsvOptions) -> Result<Vec<PairRecord>> {
     let bytes = std::fs::read(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {

@@ -19,7 +19,7 @@ pub fn recall_at_k(scores: &Tensor, positives: &Tensor, k: i64) -> f64 {
 
 /// Computes both retrieval directions for every k.
 ///
-/// `scores` [T, I] holds text-image similarities and `positives` [T, I] marks the correct pairs.
+/// `scores` [T, I] contains text-image similarities and `positives` [T, I] marks the correct pairs.
 pub fn retrieval_metrics(scores: &Tensor, positives: &Tensor, ks: &[i64]) -> BTreeMap<String, f64> {
     let mut metrics = BTreeMap::new();
     for &k in ks {
@@ -54,7 +54,7 @@ mod tests {
         assert_eq!(metrics["image_retrieval_recall@2"], 1.0);
         // Image queries: image 0 ranks caption 0 first (hit); image 1 ranks caption 1 (0.8) first: miss.
         assert_eq!(metrics["text_retrieval_recall@1"], 0.5);
-        // Image 1 at k=2 sees captions 1 and 2: caption 2 is correct.
+        // Image 1 at k=2 ranks captions 1 and 2 in its top 2, and caption 2 is correct.
         assert_eq!(metrics["text_retrieval_recall@2"], 1.0);
     }
 

@@ -30,7 +30,7 @@ pub struct Clip {
     pub logit_scale: Tensor,
 }
 
-/// What one forward pass over an image-caption batch returns.
+/// The output of one forward pass over an image-caption batch.
 #[derive(Debug)]
 pub struct ClipOutput {
     /// Image codes [batch, D]: the raw head output.

@@ -100,14 +100,14 @@ impl Transformer {
     }
 }
 
-/// A linear layer with open_clip's normal initialisation; its bias goes to the no-decay group.
+/// Creates a linear layer with open_clip's normal initialisation and its bias in the no-decay group.
 pub fn linear(p: nn::Path, in_dim: i64, out_dim: i64, std: f64) -> nn::Linear {
     let ws = p.randn("weight", &[out_dim, in_dim], 0.0, std);
     let bs = Some(p.set_group(crate::train::NO_DECAY_GROUP).zeros("bias", &[out_dim]));
     nn::Linear { ws, bs }
 }
 
-/// A LayerNorm whose weight and bias go to the no-decay group.
+/// Creates a LayerNorm whose weight and bias are in the no-decay group.
 pub fn layer_norm(p: nn::Path, width: i64) -> nn::LayerNorm {
     nn::layer_norm(p.set_group(crate::train::NO_DECAY_GROUP), vec![width], Default::default())
 }

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::model::Clip;
 use crate::tokenizer::Tokenizer;
 
-/// Where training stands when a checkpoint is written.
+/// The training progress at the time a checkpoint is written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainState {
     /// Number of optimizer steps taken.

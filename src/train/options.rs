@@ -8,7 +8,7 @@ use crate::config::HeadKind;
 use crate::data::TsvOptions;
 use crate::error::{Error, Result};
 
-/// Which tokenizer a new run uses.
+/// The tokenizer of a new run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenizerKind {
@@ -91,7 +91,7 @@ pub struct TrainOptions {
     /// Run name; the run lives in LOGS/NAME [default: MODEL-HEAD-eEXPANSION-capCAP].
     #[arg(long)]
     pub name: Option<String>,
-    /// Folder that holds the runs.
+    /// Folder that contains the runs.
     #[arg(long, default_value = "runs")]
     pub logs: PathBuf,
     /// Resume: "latest" continues LOGS/NAME; a path continues that checkpoint.
@@ -173,43 +173,54 @@ impl TrainOptions {
         if self.batch_size < 2 {
             return fail("--batch-size", self.batch_size.to_string(), "at least 2, because the contrastive loss needs negatives");
         }
+
         if self.epochs < 1 {
             return fail("--epochs", self.epochs.to_string(), "at least 1");
         }
+
         if let Some(max) = self.max_steps {
             if max < 1 {
                 return fail("--max-steps", max.to_string(), "at least 1");
             }
         }
+
         let positive = [("--lr", self.lr), ("--eps", self.eps), ("--grad-clip-norm", self.grad_clip_norm)];
         for (flag, value) in positive {
             if !(value.is_finite() && value > 0.0) {
                 return fail(flag, value.to_string(), "a finite number above 0");
             }
         }
+
         if !(self.wd.is_finite() && self.wd >= 0.0) {
             return fail("--wd", self.wd.to_string(), "a finite number >= 0");
         }
+
         if !(self.tau.is_finite() && self.tau >= 0.0) {
             return fail("--tau", self.tau.to_string(), "a finite number >= 0");
         }
+
         for (flag, value) in [("--beta1", self.beta1), ("--beta2", self.beta2)] {
             if !(0.0..1.0).contains(&value) {
                 return fail(flag, value.to_string(), "in [0, 1)");
             }
         }
+
         if self.warmup < 0 {
             return fail("--warmup", self.warmup.to_string(), ">= 0");
         }
+
         if self.save_frequency < 1 {
             return fail("--save-frequency", self.save_frequency.to_string(), "at least 1");
         }
+
         if self.save_every_steps < 0 {
             return fail("--save-every-steps", self.save_every_steps.to_string(), ">= 0 (0 turns it off)");
         }
+
         if let Some(name) = &self.name {
             validate_run_name(name)?;
         }
+
         Ok(())
     }
 }
