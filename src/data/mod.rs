@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod load;
+pub mod mnist;
 pub mod parallel;
 pub mod preprocess;
 pub mod tsv;

@@ -3,7 +3,8 @@
 //! Definitions read the L2-normalised code a(x). Feature i is on for input x when a_i(x) > tau
 //! (|a_i(x)| > tau for the heads whose codes can be negative, `dense` and `l1`). `l0` is the mean
 //! number of features on per input. Feature i is *active* when it is on for at least `n_min` inputs
-//! (images and texts together) and *dead* when it is on for none.
+//! (images and texts together) and *dead* when it is on for none. A feature's *density* on a set is
+//! the fraction of its inputs the feature is on for.
 
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
@@ -76,6 +77,66 @@ pub fn sparsity_stats(image_embed: &Tensor, text_embed: &Tensor, tau: f64, n_min
     }
 }
 
+/// Lower edge of the first density bin, as log10(density).
+pub const DENSITY_LOG10_MIN: f64 = -5.0;
+/// Width of a density bin, in log10 units.
+pub const DENSITY_BIN_WIDTH: f64 = 0.5;
+
+/// Histogram of feature densities on one modality, over log10(density) bins from 10^-5 to 1.
+/// Densities below 10^-5 fall into the first bin; dead features (density 0) are counted apart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DensityHistogram {
+    pub modality: String,
+    /// Inputs the densities were measured on.
+    pub inputs: i64,
+    /// Bin edges as log10(density), one more than `counts`.
+    pub bin_edges_log10: Vec<f64>,
+    pub counts: Vec<i64>,
+    pub dead: i64,
+}
+
+/// Computes the density histogram of the features of an on-mask [N, D].
+pub fn density_histogram(on: &Tensor, modality: &str) -> DensityHistogram {
+    let inputs = on.size()[0];
+    let bins = ((0.0 - DENSITY_LOG10_MIN) / DENSITY_BIN_WIDTH).round() as usize;
+    let densities = Vec::<f64>::try_from(on.to_kind(Kind::Double).mean_dim(&[0][..], false, Kind::Double)).unwrap_or_default();
+    let mut counts = vec![0i64; bins];
+    let mut dead = 0;
+    for density in densities {
+        if density <= 0.0 {
+            dead += 1;
+            continue;
+        }
+        let bin = ((density.log10() - DENSITY_LOG10_MIN) / DENSITY_BIN_WIDTH).floor().max(0.0) as usize;
+        counts[bin.min(bins - 1)] += 1;
+    }
+    DensityHistogram {
+        modality: modality.to_string(),
+        inputs,
+        bin_edges_log10: (0..=bins).map(|i| DENSITY_LOG10_MIN + i as f64 * DENSITY_BIN_WIDTH).collect(),
+        counts,
+        dead,
+    }
+}
+
+/// Draws density histograms as one SVG bar chart: a "dead" bar, then one bar per bin and modality.
+pub fn density_svg(histograms: &[DensityHistogram], title: &str) -> String {
+    let mut bars = Vec::new();
+    for histogram in histograms {
+        bars.push((format!("{} dead", histogram.modality), histogram.dead as f64));
+        for (i, &count) in histogram.counts.iter().enumerate() {
+            bars.push((format!("{} 1e{:.1}", histogram.modality, histogram.bin_edges_log10[i]), count as f64));
+        }
+    }
+    let axes = crate::plot::Axes {
+        title: title.to_string(),
+        x_label: "feature density (fraction of inputs on), lower bin edge".into(),
+        y_label: "features".into(),
+        log_x: false,
+    };
+    crate::plot::bar_chart_svg(&axes, &bars)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +168,31 @@ mod tests {
         let images = Tensor::from_slice(&[-0.5f32, 0.5]).view([1, 2]);
         assert_eq!(sparsity_stats(&images, &images, 0.001, 1, true).l0_image, 2.0);
         assert_eq!(sparsity_stats(&images, &images, 0.001, 1, false).l0_image, 1.0);
+    }
+
+    #[test]
+    fn density_histogram_bins() {
+        // 100 inputs, D = 4: feature 0 on for all (density 1), feature 1 for 10 (0.1), feature 2
+        // for 1 (0.01), feature 3 never.
+        let mut values = vec![false; 400];
+        for row in 0..100 {
+            values[row * 4] = true;
+        }
+        for row in 0..10 {
+            values[row * 4 + 1] = true;
+        }
+        values[2] = true;
+        let on = Tensor::from_slice(&values).view([100, 4]);
+        let histogram = density_histogram(&on, "image");
+        assert_eq!(histogram.inputs, 100);
+        assert_eq!(histogram.dead, 1);
+        assert_eq!(histogram.counts.len(), 10);
+        assert_eq!(histogram.bin_edges_log10.len(), 11);
+        assert_eq!(histogram.counts.iter().sum::<i64>(), 3);
+        // log10 1 = 0 is clamped into the last bin [-0.5, 0]; log10 0.1 = -1 opens bin [-1, -0.5);
+        // log10 0.01 = -2 opens bin [-2, -1.5).
+        assert_eq!(histogram.counts[9], 1);
+        assert_eq!(histogram.counts[8], 1);
+        assert_eq!(histogram.counts[6], 1);
     }
 }

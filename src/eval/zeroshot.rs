@@ -9,11 +9,6 @@ use tch::{Kind, Tensor};
 
 use crate::model::l2_normalize;
 
-/// Fills `{c}` in each template with the class name.
-pub fn fill_templates(templates: &[String], classname: &str) -> Vec<String> {
-    templates.iter().map(|t| t.replace("{c}", classname)).collect()
-}
-
 /// Averages prompt embeddings into class embeddings.
 ///
 /// `prompt_embed` [C * T, D] contains the normalised embeddings of C classes times T templates, class
@@ -84,11 +79,5 @@ mod tests {
         let values = Vec::<f32>::try_from(class.flatten(0, -1)).unwrap();
         assert!((values[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
         assert!((values[1] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
-    }
-
-    #[test]
-    fn templates_fill_class_name() {
-        let filled = fill_templates(&["an emoji of {c}".to_string()], "dog face");
-        assert_eq!(filled, vec!["an emoji of dog face".to_string()]);
     }
 }

@@ -24,7 +24,7 @@ use crate::config::ModelConfig;
 use crate::data::{read_pairs, Preprocess};
 use crate::dataset::PairSet;
 use crate::error::{Error, Result};
-use crate::eval::{self, sparsity::on_mask, EvalOptions, EvalResult};
+use crate::eval::{self, sparsity::on_mask, EvalResult, SuiteOptions};
 use crate::loss::clip_loss;
 use crate::model::{l1_penalty, Clip};
 use crate::tokenizer::Tokenizer;
@@ -309,10 +309,10 @@ fn evaluate_run(checkpoint: &Path, val: &Path, val_set: &PairSet, options: &Trai
     let loaded = checkpoint::load(checkpoint, device)?;
     let dataset = val.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "val".into());
     let model_name = run_dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let eval_options = EvalOptions { device, tau: options.tau, ..EvalOptions::default() };
+    let eval_options = SuiteOptions { device, tau: options.tau, ..SuiteOptions::default() };
     let results = eval::evaluate_pairs(&loaded, val_set, &dataset, &model_name, &eval_options)?;
     for result in &results {
-        eval::write_result(&run_dir.join("results"), result)?;
+        eval::write_result_in(&run_dir.join("results"), result)?;
     }
     Ok(results)
 }
