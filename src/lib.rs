@@ -11,7 +11,8 @@
 //! - [`tokenizer`]: the CLIP BPE tokenizer and a small BPE trained on the corpus.
 //! - [`data`]: building the real data sets, reading image-caption TSVs, image preprocessing.
 //! - [`train`]: the training loop, optimizer, schedule and checkpoints.
-//! - [`eval`]: retrieval, zero-shot classification and sparsity metrics.
+//! - [`eval`]: CLIP_benchmark-style tasks: retrieval, zero-shot classification, linear probe, sparsity.
+//! - [`interpret`]: feature statistics, modality, clarity, naming, the atlas and training dynamics.
 //! - [`plot`]: small SVG charts for reports.
 
 pub mod config;
@@ -19,6 +20,7 @@ pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod eval;
+pub mod interpret;
 pub mod loss;
 pub mod model;
 pub mod plot;

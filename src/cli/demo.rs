@@ -120,6 +120,7 @@ fn run_options(args: &DemoArgs, name: &str, head: HeadKind, train_tsv: &std::pat
         overwrite: args.overwrite,
         save_frequency: 1,
         save_every_steps: 0,
+        save_fractions: vec![0.01, 0.03, 0.1, 0.3],
         device: args.device.clone(),
         workers: 2,
         tau: 0.001,

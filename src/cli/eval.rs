@@ -75,7 +75,7 @@ struct RunArgs {
     /// Folder written by `sparse-clip data build`.
     #[arg(long = "dataset_root", alias = "dataset-root", default_value = "data")]
     dataset_root: PathBuf,
-    /// Folder of the fetched registry packages (for fashion_mnist and mnist).
+    /// Folder of the fetched registry packages (for fashion_mnist and mnist) [default: ~/.cache/sparse-clip/raw].
     #[arg(long, env = "SPARSE_CLIP_RAW")]
     raw: Option<PathBuf>,
     /// Model name in outputs [default: the run folder's name]; only with one checkpoint.
@@ -90,9 +90,6 @@ struct RunArgs {
     /// Full-batch optimisation steps per linear-probe fit.
     #[arg(long = "lp_steps", alias = "lp-steps", default_value_t = 100)]
     lp_steps: i64,
-    /// Peak Adam learning rate of the linear probe.
-    #[arg(long = "lp_lr", alias = "lp-lr", default_value_t = 0.01)]
-    lp_lr: f64,
     #[arg(long, default_value = "auto")]
     device: String,
     /// Activation threshold tau for l0 and feature densities.
@@ -128,14 +125,14 @@ fn run_tasks(args: RunArgs) -> anyhow::Result<()> {
     validate(&args)?;
     let device = parse_device(&args.device)?;
     let sources = sources(&args)?;
-    let roots = DataRoots { dataset_root: args.dataset_root.clone(), raw: args.raw.clone(), threads: args.threads.max(1) };
+    let roots = DataRoots { dataset_root: args.dataset_root.clone(), raw: args.raw.clone().or_else(sparse_clip::data::default_raw_dir), threads: args.threads.max(1) };
     let mut options = SuiteOptions {
         recall_k: args.recall_k.clone(),
         batch_size: args.batch_size,
         device,
         tau: args.tau,
         n_min: args.n_min,
-        probe: ProbeOptions { steps: args.lp_steps, lr: args.lp_lr, ..ProbeOptions::default() },
+        probe: ProbeOptions { steps: args.lp_steps, ..ProbeOptions::default() },
         probe_features: args.lp_features.clone(),
         probe_max_train: args.lp_max_train,
         ..SuiteOptions::default()
@@ -144,7 +141,7 @@ fn run_tasks(args: RunArgs) -> anyhow::Result<()> {
     let mut written = Vec::new();
     for checkpoint_path in &args.checkpoint {
         let loaded = checkpoint::load(checkpoint_path, device)?;
-        let model_name = args.model_name.clone().unwrap_or_else(|| default_model_name(&loaded.path));
+        let model_name = args.model_name.clone().unwrap_or_else(|| checkpoint::model_name(&loaded.path));
         for source in &sources {
             let tasks = if args.task.is_empty() { vec![source.tasks()[0]] } else { args.task.clone() };
             for task in tasks {
@@ -238,16 +235,6 @@ fn planned_outputs(args: &RunArgs, loaded: &LoadedModel, model_name: &str, sourc
             output_path(&args.output, &stub)
         })
         .collect()
-}
-
-/// Returns the run folder's name for RUN/checkpoints/step_N, otherwise the checkpoint folder's name.
-fn default_model_name(checkpoint: &Path) -> String {
-    let parent = checkpoint.parent();
-    let run = match parent.and_then(|p| p.file_name()) {
-        Some(name) if name == "checkpoints" => parent.and_then(|p| p.parent()).and_then(|p| p.file_name()),
-        _ => checkpoint.file_name(),
-    };
-    run.map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
 }
 
 fn log_result(result: &EvalResult, path: &Path) {

@@ -3,6 +3,8 @@
 mod data;
 mod demo;
 mod eval;
+mod explain;
+mod interpret;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -21,8 +23,12 @@ enum Command {
     Data(data::DataArgs),
     /// Train a CLIP or Sparse CLIP model.
     Train(Box<sparse_clip::train::TrainOptions>),
-    /// Evaluate a checkpoint on an image-caption TSV.
+    /// Evaluate checkpoints with CLIP_benchmark's tasks, or merge results (`eval build`).
     Eval(eval::EvalArgs),
+    /// Read the features of a sparse code: stats, clarity, name, atlas, dynamics.
+    Interpret(interpret::InterpretArgs),
+    /// Show the active features of one image or caption, with their names.
+    Explain(explain::ExplainArgs),
     /// Train the dense baseline and Sparse CLIP on the built-in data and compare them.
     Demo(demo::DemoArgs),
 }
@@ -33,6 +39,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(args) => data::run(args),
         Command::Train(options) => train::run(&options),
         Command::Eval(args) => eval::run(args),
+        Command::Interpret(args) => interpret::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Demo(args) => demo::run(args),
     }
 }

@@ -17,3 +17,13 @@ pub use build::{build, BuildOptions, BuildSummary, SourceSummary, EMOJI_STYLES, 
 pub use load::{composite_on_white, decode_rgb, load_rgb, render_svg};
 pub use preprocess::{load_images_parallel, Preprocess, ResizeMode, CLIP_MEAN, CLIP_STD};
 pub use tsv::{read_pairs, write_tsv, PairRecord, TsvOptions};
+
+/// Returns the folder `scripts/fetch-data.sh` fills by default (`$SPARSE_CLIP_CACHE/raw`, or
+/// `~/.cache/sparse-clip/raw`), when it exists.
+pub fn default_raw_dir() -> Option<std::path::PathBuf> {
+    let cache = std::env::var_os("SPARSE_CLIP_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cache/sparse-clip")))?;
+    let raw = cache.join("raw");
+    raw.is_dir().then_some(raw)
+}

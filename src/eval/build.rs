@@ -51,7 +51,7 @@ pub fn to_csv(results: &[EvalResult]) -> String {
 }
 
 /// Returns a Markdown table with one row per (dataset, task, features, metric) and one column per
-/// model, in first-seen order. Fractions are printed as percentages, other values with two decimals.
+/// model, in first-seen order. Fractions are printed as percentages, other values with one decimal.
 pub fn to_markdown(results: &[EvalResult]) -> String {
     let mut models: Vec<&str> = Vec::new();
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
@@ -86,7 +86,7 @@ pub fn to_markdown(results: &[EvalResult]) -> String {
     out
 }
 
-/// Prints fractions (accuracies, recalls, fractions) as percentages and counts with one decimal.
+/// Formats fractions (accuracies, recalls, fractions) as percentages and other values with one decimal.
 fn format_metric(name: &str, value: f64) -> String {
     let is_fraction = name.starts_with("acc") || name.starts_with("lp_") || name.contains("recall") || name.ends_with("fraction");
     if is_fraction {

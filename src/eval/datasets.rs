@@ -92,7 +92,7 @@ impl Builtin {
     }
 }
 
-/// Where a dataset comes from.
+/// The origin of a dataset.
 #[derive(Clone, Debug)]
 pub enum DatasetSource {
     Builtin(Builtin),
@@ -136,6 +136,8 @@ pub struct RetrievalSet {
     pub images: Tensor,
     /// The captions of each image, without repeats.
     pub captions: Vec<Vec<String>>,
+    /// The image files, resolved against the table's folder.
+    pub paths: Vec<PathBuf>,
 }
 
 impl RetrievalSet {
@@ -195,7 +197,7 @@ pub fn load_retrieval(source: &DatasetSource, roots: &DataRoots, preprocess: &Pr
     }
     let images = load_images(&order, preprocess, roots, &path)?;
     let captions = order.iter().map(|p| captions[p].clone()).collect();
-    Ok(RetrievalSet { images, captions })
+    Ok(RetrievalSet { images, captions, paths: order })
 }
 
 /// Loads the test images, class names and built-in templates of a classification dataset.

@@ -1,8 +1,9 @@
 //! Linear probe: multinomial logistic regression on frozen features.
 //!
-//! The weight decay (an L2 penalty `wd / 2 * ||W||^2` added to the mean cross-entropy) is chosen on
-//! a validation split held out from the training features. The probe is then refit on all training
-//! features with the chosen value and scored on the test split. Each feature dimension is
+//! The learning rate and the weight decay (an L2 penalty `wd / 2 * ||W||^2` added to the mean
+//! cross-entropy) are chosen together on a validation split held out from the training features.
+//! The probe is then refit on all training features with the chosen pair and scored on the test
+//! split. Each feature dimension is
 //! standardised with the mean and standard deviation of the training split (dimensions that never
 //! vary become 0), so that the learning rate suits raw codes, normalised embeddings and sparse
 //! dimensions of very different scales alike. Fitting is full-batch Adam with a cosine learning-rate
@@ -23,10 +24,10 @@ use crate::eval::zeroshot::classification_metrics;
 pub struct ProbeOptions {
     /// Weight decays tried on the validation split.
     pub weight_decays: Vec<f64>,
+    /// Peak Adam learning rates tried on the validation split.
+    pub lrs: Vec<f64>,
     /// Full-batch optimisation steps per fit.
     pub steps: i64,
-    /// Peak Adam learning rate.
-    pub lr: f64,
     /// Share of the training features held out to choose the weight decay.
     pub val_fraction: f64,
     /// Seed of the validation split.
@@ -35,7 +36,7 @@ pub struct ProbeOptions {
 
 impl Default for ProbeOptions {
     fn default() -> Self {
-        ProbeOptions { weight_decays: vec![0.0, 1e-5, 1e-4, 1e-3, 1e-2], steps: 100, lr: 0.01, val_fraction: 0.2, seed: 0 }
+        ProbeOptions { weight_decays: vec![0.0, 1e-4, 1e-3, 1e-2], lrs: vec![0.01, 0.1], steps: 100, val_fraction: 0.2, seed: 0 }
     }
 }
 
@@ -45,11 +46,20 @@ pub struct ProbeOutcome {
     /// `lp_acc1`, `lp_acc5` and `lp_mean_per_class_recall` on the test split.
     pub metrics: BTreeMap<String, f64>,
     pub best_weight_decay: f64,
-    /// Validation `acc1` for each weight decay tried, in the order of the options.
-    pub val_acc1: Vec<f64>,
+    pub best_lr: f64,
+    /// Validation `acc1` of every (lr, weight decay) pair tried.
+    pub sweep: Vec<SweepPoint>,
     pub n_train: i64,
     pub n_val: i64,
     pub n_test: i64,
+}
+
+/// Validation accuracy of one hyperparameter pair.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub val_acc1: f64,
 }
 
 /// Fits and scores a probe. Features are [N, D] floats, targets [N] class indices.
@@ -62,12 +72,14 @@ pub fn linear_probe(
     options: &ProbeOptions,
     device: Device,
 ) -> ProbeOutcome {
-    let train_x = train_x.to_kind(Kind::Float).to_device(device);
+    let train_x = flush_tiny(&train_x.to_kind(Kind::Float).to_device(device));
     let mean = train_x.mean_dim(&[0][..], true, Kind::Float); // [1, D]
     let std = train_x.std_dim(&[0][..], false, true); // [1, D]
-    let inverse_std = std.gt(1e-12).to_kind(Kind::Float) / std.clamp_min(1e-12);
+    // Dimensions that barely vary relative to the widest one carry no usable signal and are zeroed.
+    let min_std = (std.max().double_value(&[]) * 1e-6).max(1e-12);
+    let inverse_std = std.gt(min_std).to_kind(Kind::Float) / std.clamp_min(min_std);
     let train_x = (&train_x - &mean) * &inverse_std;
-    let test_x = (test_x.to_kind(Kind::Float).to_device(device) - &mean) * &inverse_std;
+    let test_x = (flush_tiny(&test_x.to_kind(Kind::Float).to_device(device)) - &mean) * &inverse_std;
     let train_y = train_y.to_device(device);
     let test_y = test_y.to_device(device);
 
@@ -77,23 +89,26 @@ pub fn linear_probe(
     let val_x = train_x.index_select(0, &val_index);
     let val_y = train_y.index_select(0, &val_index);
 
-    let mut val_acc1 = Vec::new();
-    for &wd in &options.weight_decays {
-        let (weight, bias) = fit(&fit_x, &fit_y, num_classes, wd, options);
-        let logits = val_x.matmul(&weight) + &bias;
-        val_acc1.push(classification_metrics(&logits, &val_y)["acc1"]);
+    let mut sweep = Vec::new();
+    for &lr in &options.lrs {
+        for &weight_decay in &options.weight_decays {
+            let (weight, bias) = fit(&fit_x, &fit_y, num_classes, lr, weight_decay, options.steps);
+            let logits = val_x.matmul(&weight) + &bias;
+            sweep.push(SweepPoint { lr, weight_decay, val_acc1: classification_metrics(&logits, &val_y)["acc1"] });
+        }
     }
-    // Ties go to the larger weight decay, the simpler model.
-    let best = (0..val_acc1.len()).rev().max_by(|&a, &b| val_acc1[a].total_cmp(&val_acc1[b])).unwrap_or(0);
-    let best_weight_decay = options.weight_decays.get(best).copied().unwrap_or(0.0);
+    // Ties go to the later pair: the larger weight decay, the simpler model.
+    let best = sweep.iter().rev().max_by(|a, b| a.val_acc1.total_cmp(&b.val_acc1)).cloned();
+    let (best_lr, best_weight_decay) = best.map_or((0.01, 0.0), |p| (p.lr, p.weight_decay));
 
-    let (weight, bias) = fit(&train_x, &train_y, num_classes, best_weight_decay, options);
+    let (weight, bias) = fit(&train_x, &train_y, num_classes, best_lr, best_weight_decay, options.steps);
     let logits = test_x.matmul(&weight) + &bias;
     let metrics = classification_metrics(&logits, &test_y).into_iter().map(|(name, value)| (format!("lp_{name}"), value)).collect();
     ProbeOutcome {
         metrics,
         best_weight_decay,
-        val_acc1,
+        best_lr,
+        sweep,
         n_train: train_x.size()[0],
         n_val: val_index.size()[0],
         n_test: test_x.size()[0],
@@ -101,22 +116,28 @@ pub fn linear_probe(
 }
 
 /// Fits weights [D, C] and a bias [C] by full-batch Adam.
-pub fn fit(x: &Tensor, y: &Tensor, num_classes: i64, weight_decay: f64, options: &ProbeOptions) -> (Tensor, Tensor) {
+pub fn fit(x: &Tensor, y: &Tensor, num_classes: i64, lr: f64, weight_decay: f64, steps: i64) -> (Tensor, Tensor) {
     let vs = nn::VarStore::new(x.device());
     let root = vs.root();
     let weight = root.zeros("weight", &[x.size()[1], num_classes]);
     let bias = root.zeros("bias", &[num_classes]);
-    let Ok(mut optimizer) = nn::Adam::default().build(&vs, options.lr) else {
+    let Ok(mut optimizer) = nn::Adam::default().build(&vs, lr) else {
         return (weight.detach(), bias.detach());
     };
-    for step in 0..options.steps {
-        let progress = step as f64 / options.steps.max(1) as f64;
-        optimizer.set_lr(options.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
+    for step in 0..steps {
+        let progress = step as f64 / steps.max(1) as f64;
+        optimizer.set_lr(lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
         let logits = x.matmul(&weight) + &bias;
         let loss = logits.cross_entropy_for_logits(y) + weight.square().sum(Kind::Float) * (weight_decay / 2.0);
         optimizer.backward_step(&loss);
     }
     (weight.detach(), bias.detach())
+}
+
+/// Sets values below 1e-30 in magnitude to zero. Such values (subnormal floats among them) carry
+/// no signal, and subnormal arithmetic is many times slower on CPUs.
+fn flush_tiny(x: &Tensor) -> Tensor {
+    x * x.abs().ge(1e-30).to_kind(Kind::Float)
 }
 
 /// Splits indices 0..n into a fitting part and a validation part of `val_fraction` (at least one
@@ -149,7 +170,7 @@ mod tests {
         let outcome = linear_probe(&train_x, &train_y, &test_x, &test_y, 3, &ProbeOptions::default(), Device::Cpu);
         assert!(outcome.metrics["lp_acc1"] > 0.95, "{:?}", outcome.metrics);
         assert_eq!(outcome.metrics["lp_acc5"], 1.0);
-        assert_eq!(outcome.val_acc1.len(), 5);
+        assert_eq!(outcome.sweep.len(), 8);
         assert_eq!(outcome.n_train, 150);
         assert_eq!(outcome.n_val, 30);
     }
@@ -157,9 +178,8 @@ mod tests {
     #[test]
     fn heavy_weight_decay_shrinks_weights() {
         let (x, y) = blobs(20, 3);
-        let options = ProbeOptions::default();
-        let (light, _) = fit(&x, &y, 3, 0.0, &options);
-        let (heavy, _) = fit(&x, &y, 3, 10.0, &options);
+        let (light, _) = fit(&x, &y, 3, 0.01, 0.0, 100);
+        let (heavy, _) = fit(&x, &y, 3, 0.01, 10.0, 100);
         assert!(heavy.norm().double_value(&[]) < light.norm().double_value(&[]));
     }
 

@@ -58,8 +58,8 @@ pub struct EvalResult {
     pub prompts_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparsity: Option<SparsityStats>,
-    /// `images`, `images_per_second` (image tower alone) and `seconds` (wall time of the task after
-    /// the images are decoded; for the linear probe, of the fit of these features alone).
+    /// `images`, `images_per_second` (image tower alone) and `seconds`. The seconds count the task
+    /// after the images are decoded, and for the linear probe only the fit of these features.
     #[serde(default)]
     pub timing: BTreeMap<String, f64>,
     /// Task-specific data: class names, density histograms, the probe's weight-decay sweep, plots.
@@ -102,7 +102,11 @@ pub fn prompts_hash(prompts: &[String]) -> String {
 /// on one paired set already in memory, as the trainer does at the end of a run.
 pub fn evaluate_pairs(loaded: &LoadedModel, set: &PairSet, dataset: &str, model_name: &str, options: &SuiteOptions) -> Result<Vec<EvalResult>> {
     let evaluator = Evaluator { loaded, model_name: model_name.to_string(), options };
-    let retrieval_set = datasets::RetrievalSet { images: set.images.shallow_clone(), captions: set.records.iter().map(|r| vec![r.caption.clone()]).collect() };
+    let retrieval_set = datasets::RetrievalSet {
+        images: set.images.shallow_clone(),
+        captions: set.records.iter().map(|r| vec![r.caption.clone()]).collect(),
+        paths: set.records.iter().map(|r| r.image_path.clone()).collect(),
+    };
     let mut results = vec![evaluator.retrieval(&retrieval_set)?];
 
     let labels: Option<Vec<String>> = set.records.iter().map(|r| r.label.clone()).collect();

@@ -6,7 +6,6 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-use crate::dataset::tokenize;
 use crate::error::{Error, Result};
 use crate::eval::datasets::{load_classification, load_probe, load_retrieval, unsupported, ClassificationSet, DataRoots, DatasetSource, LabelledImages, RetrievalSet};
 use crate::eval::linear_probe::{linear_probe, ProbeOptions};
@@ -17,7 +16,7 @@ use crate::eval::{embed, prompts_hash, retrieval, zeroshot, EvalResult};
 use crate::model::l2_normalize;
 use crate::train::checkpoint::LoadedModel;
 
-/// Which vectors a task reads.
+/// The vectors a task reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Features {
@@ -240,9 +239,7 @@ impl Evaluator<'_> {
 
     /// Tokenizes and encodes texts to raw codes [N, D].
     fn encode_texts(&self, texts: &[String]) -> Result<Tensor> {
-        let context = self.loaded.model.config.text_cfg.context_length;
-        let tokens = tokenize(&self.loaded.tokenizer, texts, context)?;
-        Ok(embed::encode_texts(&self.loaded.model, &tokens, self.options.batch_size, self.options.device))
+        embed::encode_captions(&self.loaded.model, &self.loaded.tokenizer, texts, self.options.batch_size, self.options.device)
     }
 
     fn new_result(&self, task: Task, metrics: BTreeMap<String, f64>) -> EvalResult {

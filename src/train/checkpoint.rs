@@ -150,6 +150,17 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     })
 }
 
+/// Returns a model name for outputs: the run folder's name for RUN/checkpoints/step_N, otherwise
+/// the checkpoint folder's name.
+pub fn model_name(checkpoint: &Path) -> String {
+    let parent = checkpoint.parent();
+    let run = match parent.and_then(|p| p.file_name()) {
+        Some(name) if name == "checkpoints" => parent.and_then(|p| p.parent()).and_then(|p| p.file_name()),
+        _ => checkpoint.file_name(),
+    };
+    run.map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
+}
+
 /// Loads a checkpoint for evaluation or for resuming training.
 pub fn load(path: &Path, device: Device) -> Result<LoadedModel> {
     let dir = resolve(path)?;

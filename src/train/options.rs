@@ -107,6 +107,11 @@ pub struct TrainOptions {
     /// Also save every N steps (0: never).
     #[arg(long, default_value_t = 0)]
     pub save_every_steps: i64,
+    /// Also save at these fractions of the total steps, e.g. 0.01,0.03,0.1,0.3 for
+    /// `interpret dynamics` (each at step max(1, round(fraction * total steps))).
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub save_fractions: Vec<f64>,
     /// Device: cpu, cuda, cuda:N, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -215,6 +220,10 @@ impl TrainOptions {
 
         if self.save_every_steps < 0 {
             return fail("--save-every-steps", self.save_every_steps.to_string(), ">= 0 (0 turns it off)");
+        }
+
+        if let Some(bad) = self.save_fractions.iter().find(|f| !(f.is_finite() && **f > 0.0 && **f <= 1.0)) {
+            return fail("--save-fractions", bad.to_string(), "in (0, 1]");
         }
 
         if let Some(name) = &self.name {

@@ -278,7 +278,8 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         }
         let save = step == total_steps
             || (end_of_epoch && (step / steps_per_epoch) % options.save_frequency.max(1) == 0)
-            || (options.save_every_steps > 0 && step % options.save_every_steps == 0);
+            || (options.save_every_steps > 0 && step % options.save_every_steps == 0)
+            || fraction_steps(&options.save_fractions, total_steps).contains(&step);
         if save {
             let optimizer_state = optimizer.state_tensors();
             let state = state_at(step, train_seconds);
@@ -455,4 +456,20 @@ fn progress_bar(total: i64, done: i64) -> ProgressBar {
     );
     bar.set_position(done as u64);
     bar
+}
+
+/// Returns the steps at which the given fractions of training end: max(1, round(fraction * total)).
+pub fn fraction_steps(fractions: &[f64], total_steps: i64) -> Vec<i64> {
+    fractions.iter().map(|f| ((f * total_steps as f64).round() as i64).clamp(1, total_steps.max(1))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fraction_steps;
+
+    #[test]
+    fn fraction_steps_round_and_clamp() {
+        assert_eq!(fraction_steps(&[0.01, 0.03, 0.1, 0.3, 1.0], 1000), vec![10, 30, 100, 300, 1000]);
+        assert_eq!(fraction_steps(&[0.001], 100), vec![1], "never before the first step");
+    }
 }

@@ -1,0 +1,114 @@
+//! `sparse-clip explain`: the active features of one image or caption, with their names.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+use sparse_clip::data::load_rgb;
+use sparse_clip::eval::embed::{encode_captions, encode_images};
+use sparse_clip::interpret::FeatureAtlas;
+use sparse_clip::model::l2_normalize;
+use sparse_clip::train::{checkpoint, parse_device};
+use tch::Tensor;
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// An image file, or a caption (text is assumed unless the value names an existing file).
+    input: String,
+    /// Checkpoint folder or run folder.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// features.json from `sparse-clip interpret name`, for feature names and top words.
+    #[arg(long)]
+    features: Option<PathBuf>,
+    /// Treat the input as a caption even if a file of that name exists.
+    #[arg(long)]
+    text: bool,
+    /// Features listed at most, highest value first.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Activation threshold tau on the L2-normalised code.
+    #[arg(long, default_value_t = 0.001)]
+    tau: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
+
+pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
+    let device = parse_device(&args.device)?;
+    let loaded = checkpoint::load(&args.checkpoint, device)?;
+    let atlas = args.features.as_ref().map(|path| read_atlas(path)).transpose()?;
+    if let Some(atlas) = &atlas {
+        let width = loaded.model.config.code_dim();
+        if atlas.code_dim != width {
+            anyhow::bail!("{} describes a code of width {} but the checkpoint's code has width {width}; pass the features file of this model", args.features.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), atlas.code_dim);
+        }
+    }
+
+    let is_image = !args.text && std::path::Path::new(&args.input).is_file();
+    let code = if is_image {
+        let image = load_rgb(std::path::Path::new(&args.input))?;
+        let pixels = loaded.preprocess.apply_u8(&image);
+        let size = i64::from(loaded.preprocess.image_size);
+        let images = Tensor::from_slice(&pixels).view([1, 3, size, size]);
+        encode_images(&loaded.model, &images, &loaded.preprocess, 1, device)
+    } else {
+        if args.input.trim().is_empty() {
+            anyhow::bail!("the caption is empty; pass an image file or a non-empty caption");
+        }
+        encode_captions(&loaded.model, &loaded.tokenizer, &[args.input.clone()], 1, device)?
+    };
+    let embed = l2_normalize(&code).squeeze_dim(0);
+    let values = Vec::<f64>::try_from(embed.to_kind(tch::Kind::Double))?;
+
+    let mut active: Vec<(usize, f64)> = values.iter().copied().enumerate().filter(|&(_, v)| v > args.tau).collect();
+    active.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let l0 = active.len();
+    active.truncate(args.top);
+    let card_of = |index: usize| atlas.as_ref().and_then(|a| a.features.iter().find(|c| c.index == index as i64));
+    let features: Vec<serde_json::Value> = active
+        .iter()
+        .map(|&(index, value)| {
+            let card = card_of(index);
+            json!({
+                "index": index,
+                "value": value,
+                "name": card.map(|c| c.name.clone()),
+                "top_words": card.map(|c| c.top_words.iter().take(5).map(|w| w.text.clone()).collect::<Vec<_>>()).unwrap_or_default(),
+            })
+        })
+        .collect();
+
+    if args.json {
+        return super::print_json(&json!({
+            "input": args.input,
+            "modality": if is_image { "image" } else { "text" },
+            "checkpoint": loaded.path,
+            "tau": args.tau,
+            "l0": l0,
+            "code_dim": values.len(),
+            "features": features,
+        }));
+    }
+    println!("{} {:?}: {l0} of {} features above tau = {}", if is_image { "image" } else { "text" }, args.input, values.len(), args.tau);
+    println!("{:>6}  {:>7}  {:<20}  top words", "index", "value", "name");
+    for feature in &features {
+        let words: Vec<&str> = feature["top_words"].as_array().map(|w| w.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+        println!(
+            "{:>6}  {:>7.4}  {:<20}  {}",
+            feature["index"],
+            feature["value"].as_f64().unwrap_or(0.0),
+            feature["name"].as_str().unwrap_or("-"),
+            words.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn read_atlas(path: &PathBuf) -> anyhow::Result<FeatureAtlas> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("failed to read {}: {e}; write it with `sparse-clip interpret name`", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a features file written by `sparse-clip interpret name` ({e})", path.display()))
+}
