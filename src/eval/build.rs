@@ -11,18 +11,23 @@ use crate::eval::EvalResult;
 /// Columns every CSV row starts with, before the metrics.
 const KEY_COLUMNS: [&str; 6] = ["dataset", "model", "pretrained", "task", "features", "language"];
 
-/// Reads result files, in the order given.
+/// Reads result files, in the order given. A file holds one result, or a list of results (as
+/// `sparse-clip eval` prints on stdout).
 pub fn read_results(paths: &[impl AsRef<Path>]) -> Result<Vec<EvalResult>> {
-    paths
-        .iter()
-        .map(|path| {
-            let path = path.as_ref();
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io("failed to read", path, e))?;
-            serde_json::from_str(&text).map_err(|e| {
-                Error::Data(format!("{} is not a sparse-clip or CLIP_benchmark result ({e}); pass only result JSON files", path.display()))
-            })
-        })
-        .collect()
+    let mut results = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("failed to read", path, e))?;
+        let invalid = |e: serde_json::Error| {
+            Error::Data(format!("{} is not a sparse-clip or CLIP_benchmark result ({e}); pass only result JSON files", path.display()))
+        };
+        if text.trim_start().starts_with('[') {
+            results.extend(serde_json::from_str::<Vec<EvalResult>>(&text).map_err(invalid)?);
+        } else {
+            results.push(serde_json::from_str(&text).map_err(invalid)?);
+        }
+    }
+    Ok(results)
 }
 
 /// Returns a CSV with one row per result: the key columns, then every metric name found in any
@@ -149,5 +154,8 @@ mod tests {
         assert_eq!(read[0].metrics["l0_image"], 3.0);
         std::fs::write(&path, "{}").unwrap();
         assert!(read_results(&[&path]).is_err());
+        let list = vec![result("dense", "sparsity", &[]), result("sparse", "sparsity", &[])];
+        std::fs::write(&path, serde_json::to_string(&list).unwrap()).unwrap();
+        assert_eq!(read_results(&[&path]).unwrap().len(), 2);
     }
 }

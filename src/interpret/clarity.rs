@@ -71,8 +71,8 @@ mod tests {
     fn hand_made_clarity() {
         // Images 0 and 1 point the same way, image 2 is orthogonal.
         let reference = unit(&[1.0, 0.0, 1.0, 0.0, 0.0, 1.0], 3);
-        // Feature 0 fires on images 0, 1 (clarity 1); feature 1 on 0, 2 (clarity 0); feature 2 on
-        // image 2 only (inactive at n_min 2).
+        // Feature 0 fires on images 0 and 1 (clarity 1), feature 1 on images 0 and 2 (clarity 0).
+        // Feature 2 fires on image 2 only, so it is inactive at n_min 2.
         let on = Tensor::from_slice(&[true, true, false, true, false, false, false, true, true]).view([3, 3]);
         let clarity = feature_clarity(&on, &reference, 2);
         assert!((clarity[0].unwrap() - 1.0).abs() < 1e-12);

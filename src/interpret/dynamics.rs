@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::interpret::modality::ModalityStats;
 use crate::plot::{line_chart_svg, Axes, Series};
 
-/// What one checkpoint looks like.
+/// Sparsity, modality and feature names of one checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointSummary {
     pub checkpoint: String,
