@@ -13,6 +13,8 @@
 //! - [`train`]: the training loop, optimizer, schedule and checkpoints.
 //! - [`eval`]: CLIP_benchmark-style tasks: retrieval, zero-shot classification, linear probe, sparsity.
 //! - [`interpret`]: feature statistics, modality, clarity, naming, the atlas and training dynamics.
+//! - [`sae`]: sparse autoencoders on dense embeddings, the post-hoc baseline.
+//! - [`sweep`]: grids of training runs, resumable, with their table and plots.
 //! - [`plot`]: small SVG charts for reports.
 
 pub mod config;
@@ -24,6 +26,8 @@ pub mod interpret;
 pub mod loss;
 pub mod model;
 pub mod plot;
+pub mod sae;
+pub mod sweep;
 pub mod tokenizer;
 pub mod train;
 

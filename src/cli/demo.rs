@@ -137,7 +137,7 @@ fn evaluate_tuxpaint(args: &DemoArgs, summary: &TrainSummary) -> anyhow::Result<
     let loaded = checkpoint::load(&summary.checkpoint, device)?;
     let model_name = summary.run_dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let options = SuiteOptions { device, ..SuiteOptions::default() };
-    let evaluator = Evaluator { loaded: &loaded, model_name, options: &options };
+    let evaluator = Evaluator { loaded: &loaded, model_name, options: &options, transform: None };
     let roots = DataRoots { dataset_root: args.data.clone(), raw: None, threads: 2 };
     let results = evaluator.run(&DatasetSource::Builtin(Builtin::Tuxpaint), Task::ZeroshotRetrieval, &roots)?;
     for result in &results {

@@ -159,7 +159,7 @@ fn run_tasks(args: RunArgs) -> anyhow::Result<()> {
                 }
                 set_custom_lists(&args, source.name(), &mut options)?;
                 tracing::info!(dataset = source.name(), %task, model = %model_name, "evaluating");
-                let evaluator = Evaluator { loaded: &loaded, model_name: model_name.clone(), options: &options };
+                let evaluator = Evaluator { loaded: &loaded, model_name: model_name.clone(), options: &options, transform: None };
                 for result in evaluator.run(source, task, &roots)? {
                     let path = write_result(&output_path(&args.output, &result), &result)?;
                     log_result(&result, &path);

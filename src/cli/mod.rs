@@ -5,6 +5,9 @@ mod demo;
 mod eval;
 mod explain;
 mod interpret;
+mod report;
+mod sae;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +32,12 @@ enum Command {
     Interpret(interpret::InterpretArgs),
     /// Show the active features of one image or caption, with their names.
     Explain(explain::ExplainArgs),
+    /// Sparse autoencoders on the dense model's embeddings: train, eval.
+    Sae(sae::SaeArgs),
+    /// Write the comparison page: dense, Sparse CLIP, SAEs, the sweep and the four claims.
+    Report(report::ReportArgs),
+    /// Train a grid of runs from a description file (resumable) and tabulate and plot them.
+    Sweep(sweep::SweepArgs),
     /// Train the dense baseline and Sparse CLIP on the built-in data and compare them.
     Demo(demo::DemoArgs),
 }
@@ -41,6 +50,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Interpret(args) => interpret::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Sae(args) => sae::run(args),
+        Command::Report(args) => report::run(args),
         Command::Demo(args) => demo::run(args),
     }
 }

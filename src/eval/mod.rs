@@ -101,7 +101,7 @@ pub fn prompts_hash(prompts: &[String]) -> String {
 /// Runs retrieval, zero-shot classification over the set's labels (when it has labels) and sparsity
 /// on one paired set already in memory, as the trainer does at the end of a run.
 pub fn evaluate_pairs(loaded: &LoadedModel, set: &PairSet, dataset: &str, model_name: &str, options: &SuiteOptions) -> Result<Vec<EvalResult>> {
-    let evaluator = Evaluator { loaded, model_name: model_name.to_string(), options };
+    let evaluator = Evaluator { loaded, model_name: model_name.to_string(), options, transform: None };
     let retrieval_set = datasets::RetrievalSet {
         images: set.images.shallow_clone(),
         captions: set.records.iter().map(|r| vec![r.caption.clone()]).collect(),

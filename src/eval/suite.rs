@@ -80,6 +80,8 @@ pub struct Evaluator<'a> {
     /// Model name in outputs.
     pub model_name: String,
     pub options: &'a SuiteOptions,
+    /// A map applied to every raw code before the tasks read it, e.g. an SAE's reconstruction.
+    pub transform: Option<&'a dyn Fn(&Tensor) -> Tensor>,
 }
 
 impl Evaluator<'_> {
@@ -233,13 +235,15 @@ impl Evaluator<'_> {
     fn encode_images(&self, images: &Tensor) -> (Tensor, f64) {
         let started = Instant::now();
         let code = embed::encode_images(&self.loaded.model, images, &self.loaded.preprocess, self.options.batch_size, self.options.device);
+        let code = self.transform.map_or(code.shallow_clone(), |map| map(&code));
         let per_second = images.size()[0] as f64 / started.elapsed().as_secs_f64().max(1e-9);
         (code, per_second)
     }
 
     /// Tokenizes and encodes texts to raw codes [N, D].
     fn encode_texts(&self, texts: &[String]) -> Result<Tensor> {
-        embed::encode_captions(&self.loaded.model, &self.loaded.tokenizer, texts, self.options.batch_size, self.options.device)
+        let code = embed::encode_captions(&self.loaded.model, &self.loaded.tokenizer, texts, self.options.batch_size, self.options.device)?;
+        Ok(self.transform.map_or(code.shallow_clone(), |map| map(&code)))
     }
 
     fn new_result(&self, task: Task, metrics: BTreeMap<String, f64>) -> EvalResult {
