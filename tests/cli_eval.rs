@@ -111,6 +111,19 @@ fn bad_eval_requests_are_rejected() {
         (&["--dataset", "mnist", "--task", "linear_probe"], "does not support"),
         (&["--recall_k", "0"], "--recall_k"),
     ];
+    let fixed = dir.path().join("one.json");
+    let collision = run(
+        binary()
+            .args(["eval", "--device", "cpu", "--task", "zeroshot_retrieval,sparsity", "--checkpoint"])
+            .arg(&run_dir)
+            .arg("--dataset_root")
+            .arg(&data)
+            .arg("--output")
+            .arg(&fixed),
+    );
+    assert!(!collision.status.success());
+    assert!(String::from_utf8_lossy(&collision.stderr).contains("sends two results"));
+    assert!(!fixed.exists(), "nothing is written before the check");
     for (extra, expected) in cases {
         let output = run(eval_command(&data, &run_dir, &out).args(extra));
         assert!(!output.status.success(), "{extra:?} succeeded");

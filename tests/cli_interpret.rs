@@ -108,6 +108,10 @@ fn bad_interpret_input_is_rejected() {
     assert!(!empty.status.success());
     assert!(String::from_utf8_lossy(&empty.stderr).contains("empty"));
 
+    let missing_image = run(binary().args(["explain", "no-such-image.png", "--device", "cpu", "--checkpoint"]).arg(&run_dir));
+    assert!(!missing_image.status.success());
+    assert!(String::from_utf8_lossy(&missing_image.stderr).contains("not found"));
+
     let bad_set = run(binary().args(["interpret", "stats", "--dataset", "mnist", "--device", "cpu", "--checkpoint"]).arg(&run_dir));
     assert!(!bad_set.status.success());
     assert!(String::from_utf8_lossy(&bad_set.stderr).contains("not a built-in set with captions"));

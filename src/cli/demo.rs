@@ -44,6 +44,7 @@ pub struct DemoArgs {
     max_steps: Option<i64>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Device: cpu, cuda, cuda:N, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
     device: String,
     /// Continue runs that were interrupted instead of starting them again.

@@ -9,7 +9,7 @@ use sparse_clip::eval::build::{read_results, to_csv, to_markdown};
 use sparse_clip::eval::linear_probe::ProbeOptions;
 use sparse_clip::eval::templates::read_list_file;
 use sparse_clip::eval::{output_path, write_result, Builtin, DataRoots, DatasetSource, EvalResult, Evaluator, Features, SuiteOptions, Task, DEFAULT_OUTPUT};
-use sparse_clip::train::checkpoint::{self, write_atomic, LoadedModel};
+use sparse_clip::train::checkpoint::{self, write_atomic};
 use sparse_clip::train::options::TsvArgs;
 use sparse_clip::train::parse_device;
 
@@ -43,8 +43,9 @@ struct RunArgs {
     /// Checkpoint folders or run folders (a run's latest checkpoint is used); repeat or separate with commas.
     #[arg(long, value_delimiter = ',')]
     checkpoint: Vec<PathBuf>,
-    /// Built-in datasets to evaluate on (repeat or separate with commas), or the name of the --data table.
-    #[arg(long, value_delimiter = ',', default_value = "emoji_heldout")]
+    /// Built-in datasets to evaluate on (repeat or separate with commas) [default: emoji_heldout],
+    /// or the name of the --data table [default: its file stem].
+    #[arg(long, value_delimiter = ',')]
     dataset: Vec<String>,
     /// A user image-caption table to evaluate on instead of the built-in datasets.
     #[arg(long)]
@@ -90,6 +91,7 @@ struct RunArgs {
     /// Full-batch optimisation steps per linear-probe fit.
     #[arg(long = "lp_steps", alias = "lp-steps", default_value_t = 100)]
     lp_steps: i64,
+    /// Device: cpu, cuda, cuda:N, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
     device: String,
     /// Activation threshold tau for l0 and feature densities.
@@ -138,6 +140,7 @@ fn run_tasks(args: RunArgs) -> anyhow::Result<()> {
         ..SuiteOptions::default()
     };
 
+    check_outputs(&args, &sources)?;
     let mut written = Vec::new();
     for checkpoint_path in &args.checkpoint {
         let loaded = checkpoint::load(checkpoint_path, device)?;
@@ -152,7 +155,7 @@ fn run_tasks(args: RunArgs) -> anyhow::Result<()> {
                     tracing::info!(dataset = source.name(), %task, "skipping: the dataset does not support this task");
                     continue;
                 }
-                let planned = planned_outputs(&args, &loaded, &model_name, source, task);
+                let planned = planned_outputs(&args, &loaded.path, &model_name, source, task);
                 if args.skip_existing && planned.iter().all(|p| p.is_file()) {
                     tracing::info!(dataset = source.name(), %task, model = %model_name, "skipping: output exists (--skip_existing)");
                     continue;
@@ -200,12 +203,14 @@ fn validate(args: &RunArgs) -> anyhow::Result<()> {
 fn sources(args: &RunArgs) -> anyhow::Result<Vec<DatasetSource>> {
     if let Some(path) = &args.data {
         let name = match args.dataset.as_slice() {
-            [name] if name != "emoji_heldout" => name.clone(),
-            _ => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "table".into()),
+            [] => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "table".into()),
+            [name] => name.clone(),
+            names => anyhow::bail!("--data evaluates one table, but --dataset gives {} names ({}); give one name or none", names.len(), names.join(", ")),
         };
         return Ok(vec![DatasetSource::Table { name, path: path.clone(), options: args.tsv.options() }]);
     }
-    args.dataset
+    let names = if args.dataset.is_empty() { vec!["emoji_heldout".to_string()] } else { args.dataset.clone() };
+    names
         .iter()
         .map(|name| {
             let builtin = Builtin::from_name(name).ok_or_else(|| {
@@ -224,13 +229,42 @@ fn set_custom_lists(args: &RunArgs, dataset: &str, options: &mut SuiteOptions) -
     Ok(())
 }
 
+/// Checks, before any work, that no two results map to the same output file and that every output
+/// folder can be created.
+fn check_outputs(args: &RunArgs, sources: &[DatasetSource]) -> anyhow::Result<()> {
+    let mut planned: std::collections::BTreeMap<PathBuf, String> = std::collections::BTreeMap::new();
+    for checkpoint_path in &args.checkpoint {
+        let resolved = checkpoint::resolve(checkpoint_path)?;
+        let model_name = args.model_name.clone().unwrap_or_else(|| checkpoint::model_name(&resolved));
+        for source in sources {
+            let tasks = if args.task.is_empty() { vec![source.tasks()[0]] } else { args.task.clone() };
+            for task in tasks.into_iter().filter(|task| source.tasks().contains(task)) {
+                for path in planned_outputs(args, &resolved, &model_name, source, task) {
+                    let run = format!("{} on {} ({task})", resolved.display(), source.name());
+                    if let Some(previous) = planned.insert(path.clone(), run.clone()) {
+                        anyhow::bail!(
+                            "--output {:?} sends two results to {}: {previous} and {run}; add {{pretrained}} or {{model}} to the template, or set --model_name",
+                            args.output,
+                            path.display()
+                        );
+                    }
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}; check --output", dir.display()))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Returns the output paths a task will write, so that --skip_existing can check them first.
-fn planned_outputs(args: &RunArgs, loaded: &LoadedModel, model_name: &str, source: &DatasetSource, task: Task) -> Vec<PathBuf> {
+fn planned_outputs(args: &RunArgs, checkpoint_dir: &Path, model_name: &str, source: &DatasetSource, task: Task) -> Vec<PathBuf> {
     let features: Vec<Features> = if task == Task::LinearProbe { args.lp_features.clone() } else { vec![Features::Embed] };
     features
         .into_iter()
         .map(|features| {
-            let pretrained = loaded.path.display().to_string();
+            let pretrained = checkpoint_dir.display().to_string();
             let stub = EvalResult::new(source.name(), model_name, &pretrained, task, features);
             output_path(&args.output, &stub)
         })

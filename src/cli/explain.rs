@@ -33,22 +33,42 @@ pub struct ExplainArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Device: cpu, cuda, cuda:N, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
     device: String,
 }
 
+/// File extensions that mark an input as an image path rather than a caption.
+const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "svg"];
+
 pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
+    if !(args.tau.is_finite() && args.tau >= 0.0) {
+        anyhow::bail!("--tau {} is invalid: it must be a finite number >= 0", args.tau);
+    }
+    let path = std::path::Path::new(&args.input);
+    let is_image = !args.text && path.is_file();
+    if !args.text && !is_image {
+        if path.is_dir() {
+            anyhow::bail!("{} is a folder; pass one image file, or add --text to explain it as a caption", args.input);
+        }
+        let looks_like_image = path.extension().is_some_and(|ext| IMAGE_EXTENSIONS.iter().any(|known| ext.eq_ignore_ascii_case(known)));
+        if looks_like_image {
+            anyhow::bail!("image {} not found; check the path, or add --text to explain it as a caption", args.input);
+        }
+    }
     let device = parse_device(&args.device)?;
     let loaded = checkpoint::load(&args.checkpoint, device)?;
     let atlas = args.features.as_ref().map(|path| read_atlas(path)).transpose()?;
     if let Some(atlas) = &atlas {
+        if std::path::Path::new(&atlas.checkpoint) != loaded.path {
+            tracing::warn!(features_checkpoint = %atlas.checkpoint, checkpoint = %loaded.path.display(), "the features file was written for another checkpoint, so its names may not fit this one");
+        }
         let width = loaded.model.config.code_dim();
         if atlas.code_dim != width {
             anyhow::bail!("{} describes a code of width {} but the checkpoint's code has width {width}; pass the features file of this model", args.features.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), atlas.code_dim);
         }
     }
 
-    let is_image = !args.text && std::path::Path::new(&args.input).is_file();
     let code = if is_image {
         let image = load_rgb(std::path::Path::new(&args.input))?;
         let pixels = loaded.preprocess.apply_u8(&image);
@@ -58,6 +78,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     } else {
         if args.input.trim().is_empty() {
             anyhow::bail!("the caption is empty; pass an image file or a non-empty caption");
+        }
+        let context = loaded.model.config.text_cfg.context_length as usize;
+        let tokens = loaded.tokenizer.encode(&args.input)?.len();
+        if tokens + 2 > context {
+            tracing::warn!(tokens, context_length = context, "the caption is longer than the context, so it is cut to fit, keeping the end-of-text token");
         }
         encode_captions(&loaded.model, &loaded.tokenizer, &[args.input.clone()], 1, device)?
     };
@@ -93,13 +118,14 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
             "features": features,
         }));
     }
-    println!("{} {:?}: {l0} of {} features above tau = {}", if is_image { "image" } else { "text" }, args.input, values.len(), args.tau);
+    let shown: String = if args.input.chars().count() > 80 { format!("{}...", args.input.chars().take(77).collect::<String>()) } else { args.input.clone() };
+    println!("{} {shown:?}: {l0} of {} features above tau = {}", if is_image { "image" } else { "text" }, values.len(), args.tau);
     println!("{:>6}  {:>7}  {:<20}  top words", "index", "value", "name");
     for feature in &features {
         let words: Vec<&str> = feature["top_words"].as_array().map(|w| w.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
         println!(
             "{:>6}  {:>7.4}  {:<20}  {}",
-            feature["index"],
+            feature["index"].as_u64().unwrap_or(0),
             feature["value"].as_f64().unwrap_or(0.0),
             feature["name"].as_str().unwrap_or("-"),
             words.join(", ")

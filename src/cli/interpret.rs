@@ -58,6 +58,7 @@ pub struct SetArgs {
     /// Images or texts per forward pass.
     #[arg(long, default_value_t = 256)]
     batch_size: i64,
+    /// Device: cpu, cuda, cuda:N, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
     device: String,
     /// Activation threshold tau: feature i is on for x when a_i(x) > tau in the L2-normalised code.
@@ -147,7 +148,7 @@ struct StatsArgs {
     checkpoint: PathBuf,
     #[command(flatten)]
     set: SetArgs,
-    /// Output JSON; the density and modality plots are written next to it as SVG.
+    /// Output JSON, with density.svg and modality.svg written next to it [default: interpret/MODEL/stats.json].
     #[arg(long)]
     output: Option<PathBuf>,
 }
@@ -182,8 +183,10 @@ struct NameArgs {
     /// Top words, images and captions listed per feature.
     #[arg(long, default_value_t = 10)]
     top_words: usize,
+    /// Top images listed per feature.
     #[arg(long, default_value_t = 9)]
     top_images: usize,
+    /// Top captions listed per feature.
     #[arg(long, default_value_t = 5)]
     top_captions: usize,
     /// Output JSON [default: interpret/MODEL/features.json].
@@ -288,6 +291,9 @@ fn run_stats(args: StatsArgs) -> anyhow::Result<()> {
 }
 
 fn run_clarity(args: ClarityArgs) -> anyhow::Result<()> {
+    if args.top_k < 1 {
+        anyhow::bail!("--top-k {} is invalid: it must be at least 1", args.top_k);
+    }
     let (reference, reference_name) = load_model(&args.reference, &args.set)?;
     let set = args.set.load(&reference)?;
     let reference_embed = args.set.encode(&reference, &set)?.image_embed;
@@ -331,6 +337,11 @@ fn run_clarity(args: ClarityArgs) -> anyhow::Result<()> {
 }
 
 fn run_name(args: NameArgs) -> anyhow::Result<()> {
+    for (flag, value) in [("--top-words", args.top_words), ("--top-images", args.top_images), ("--top-captions", args.top_captions)] {
+        if value < 1 {
+            anyhow::bail!("{flag} {value} is invalid: it must be at least 1");
+        }
+    }
     let (loaded, model) = load_model(&args.checkpoint, &args.set)?;
     let (source, words) = args.vocab.load()?;
     let device = parse_device(&args.set.device)?;
@@ -382,7 +393,12 @@ fn run_dynamics(args: DynamicsArgs) -> anyhow::Result<()> {
     let (source, words) = args.vocab.load()?;
     let mut summaries = Vec::new();
     let mut set: Option<RetrievalSet> = None;
+    let mut seen = std::collections::BTreeSet::new();
     for path in &args.checkpoints {
+        if !seen.insert(checkpoint::resolve(path)?) {
+            tracing::warn!(checkpoint = %path.display(), "this checkpoint was given twice; reading it once");
+            continue;
+        }
         let loaded = checkpoint::load(path, device)?;
         let set = match &set {
             Some(set) => set,

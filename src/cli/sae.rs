@@ -52,6 +52,7 @@ struct TrainArgs {
     /// The dense CLIP checkpoint whose embeddings the SAE learns.
     #[arg(long)]
     dense: PathBuf,
+    /// Sparsity mechanism.
     #[arg(long, value_enum, default_value = "topk")]
     kind: Kind,
     /// Dictionary size [default: the code width of --like, else 2048].
@@ -78,19 +79,27 @@ struct TrainArgs {
     /// Training table (its images and captions are encoded by the dense model).
     #[arg(long, default_value = "data/train.tsv")]
     train_data: PathBuf,
+    /// Passes over the training embeddings.
     #[arg(long, default_value_t = 30)]
     epochs: i64,
+    /// Embeddings per optimizer step.
     #[arg(long, default_value_t = 256)]
     batch_size: i64,
+    /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Seed of the initialisation and the batch order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Device: cpu, cuda, cuda:N, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
     device: String,
     /// Output folder.
     #[arg(long)]
     output: PathBuf,
+    /// Replace an SAE already in the output folder.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +113,7 @@ struct EvalArgs {
     /// Folder written by `sparse-clip data build`.
     #[arg(long, default_value = "data")]
     dataset_root: PathBuf,
+    /// Device: cpu, cuda, cuda:N, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
     device: String,
     /// Output JSON [default: SAE/eval.json].
@@ -119,9 +129,23 @@ pub fn run(args: SaeArgs) -> anyhow::Result<()> {
 }
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
-    if args.epochs < 1 || args.batch_size < 1 || args.k < 1 || !(args.lr > 0.0) || !(args.l1 >= 0.0) {
-        anyhow::bail!("--epochs, --batch-size and --k must be at least 1, --lr positive and --l1 >= 0");
+    for (flag, value) in [("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--k", args.k), ("--aux-k", args.aux_k)] {
+        if value < 1 {
+            anyhow::bail!("{flag} {value} is invalid: it must be at least 1");
+        }
     }
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        anyhow::bail!("--lr {} is invalid: it must be a finite number > 0", args.lr);
+    }
+    for (flag, value) in [("--l1", args.l1), ("--aux-weight", args.aux_weight)] {
+        if !(value.is_finite() && value >= 0.0) {
+            anyhow::bail!("{flag} {value} is invalid: it must be a finite number >= 0");
+        }
+    }
+    if args.output.join(DESCRIPTION).is_file() && !args.overwrite {
+        anyhow::bail!("{} already holds an SAE; pass --overwrite to replace it, or choose another --output", args.output.display());
+    }
+    std::fs::create_dir_all(&args.output).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}", args.output.display()))?;
     let device = parse_device(&args.device)?;
     let dense = checkpoint::load(&args.dense, device)?;
     let dict_size = match (args.dict_size, &args.like) {
@@ -131,6 +155,9 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     };
     if dict_size < 1 {
         anyhow::bail!("--dict-size {dict_size} is invalid: it must be at least 1");
+    }
+    if args.kind == Kind::Topk && args.k > dict_size {
+        anyhow::bail!("--k {} is invalid: TopK cannot keep more latents than the dictionary size {dict_size}", args.k);
     }
 
     let source = DatasetSource::Table { name: "train".into(), path: args.train_data.clone(), options: Default::default() };
@@ -178,12 +205,17 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
 pub fn load_sae(dir: &Path, device: tch::Device) -> anyhow::Result<(nn::VarStore, Sae, PathBuf)> {
     let path = dir.join(DESCRIPTION);
     let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("failed to read {}: {e}; train one with `sparse-clip sae train`", path.display()))?;
-    let description: serde_json::Value = serde_json::from_str(&text)?;
-    let config: SaeConfig = serde_json::from_value(description["config"].clone())?;
+    let invalid = |e: serde_json::Error| anyhow::anyhow!("{} is not an SAE description written by `sparse-clip sae train` ({e})", path.display());
+    let description: serde_json::Value = serde_json::from_str(&text).map_err(invalid)?;
+    let config: SaeConfig = serde_json::from_value(description["config"].clone()).map_err(invalid)?;
     let dense = PathBuf::from(description["dense"].as_str().unwrap_or_default());
     let mut vs = nn::VarStore::new(device);
     let sae = Sae::new(&vs.root(), config);
-    vs.load(dir.join(WEIGHTS)).map_err(|e| anyhow::anyhow!("cannot load {}: {}", dir.join(WEIGHTS).display(), sparse_clip::error::first_line(&e.to_string())))?;
+    let weights = dir.join(WEIGHTS);
+    if !weights.is_file() {
+        anyhow::bail!("{} not found; the SAE folder is incomplete, so train it again with `sparse-clip sae train`", weights.display());
+    }
+    vs.load(&weights).map_err(|e| anyhow::anyhow!("cannot load {}: {}", weights.display(), sparse_clip::error::first_line(&e.to_string())))?;
     Ok((vs, sae, dense))
 }
 

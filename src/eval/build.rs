@@ -56,13 +56,16 @@ pub fn to_csv(results: &[EvalResult]) -> String {
 }
 
 /// Returns a Markdown table with one row per (dataset, task, features, metric) and one column per
-/// model, in first-seen order. Fractions are printed as percentages, other values with one decimal.
+/// model checkpoint, in first-seen order. A column is headed by the model name, plus the checkpoint
+/// folder's name when two checkpoints share a model name. Fractions are printed as percentages,
+/// other values with one decimal.
 pub fn to_markdown(results: &[EvalResult]) -> String {
-    let mut models: Vec<&str> = Vec::new();
+    let mut models: Vec<(&str, &str)> = Vec::new();
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     for result in results {
-        if !models.contains(&result.model.as_str()) {
-            models.push(&result.model);
+        let key = (result.model.as_str(), result.pretrained.as_str());
+        if !models.contains(&key) {
+            models.push(key);
         }
         for metric in result.metrics.keys() {
             let key = (result.dataset.clone(), result.task.clone(), result.features.clone(), metric.clone());
@@ -72,16 +75,24 @@ pub fn to_markdown(results: &[EvalResult]) -> String {
         }
     }
 
-    let mut out = format!("| dataset | task | metric | {} |\n", models.join(" | "));
+    let headers: Vec<String> = models
+        .iter()
+        .map(|&(model, pretrained)| {
+            let shared = models.iter().filter(|(other, _)| *other == model).count() > 1;
+            let folder = Path::new(pretrained).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            if shared { format!("{model} ({folder})") } else { model.to_string() }
+        })
+        .collect();
+    let mut out = format!("| dataset | task | metric | {} |\n", headers.join(" | "));
     let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(models.len()));
     for (dataset, task, features, metric) in &rows {
         let label = if features == "embed" { metric.clone() } else { format!("{metric} ({features})") };
         let cells: Vec<String> = models
             .iter()
-            .map(|model| {
+            .map(|&(model, pretrained)| {
                 results
                     .iter()
-                    .find(|r| r.model == *model && &r.dataset == dataset && &r.task == task && &r.features == features)
+                    .find(|r| r.model == model && r.pretrained == pretrained && &r.dataset == dataset && &r.task == task && &r.features == features)
                     .and_then(|r| r.metrics.get(metric))
                     .map_or("-".to_string(), |&v| format_metric(metric, v))
             })
@@ -143,6 +154,17 @@ mod tests {
         let table = to_markdown(&results);
         assert!(table.starts_with("| dataset | task | metric | dense | sparse |"), "{table}");
         assert!(table.contains("| emoji_heldout | zeroshot_classification | acc1 | 25.0% | 50.0% |"), "{table}");
+    }
+
+    #[test]
+    fn markdown_keeps_checkpoints_of_one_model_apart() {
+        let mut early = result("sparse", "zeroshot_classification", &[("acc1", 0.25)]);
+        early.pretrained = "runs/sparse/checkpoints/step_000141".into();
+        let mut late = result("sparse", "zeroshot_classification", &[("acc1", 0.5)]);
+        late.pretrained = "runs/sparse/checkpoints/step_001692".into();
+        let table = to_markdown(&[early, late]);
+        assert!(table.starts_with("| dataset | task | metric | sparse (step_000141) | sparse (step_001692) |"), "{table}");
+        assert!(table.contains("| 25.0% | 50.0% |"), "{table}");
     }
 
     #[test]

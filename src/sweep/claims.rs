@@ -68,7 +68,7 @@ pub fn relu_vs_other_heads(rows: &[RunMetrics]) -> Claim {
     let grid = grid_rows(rows, "head");
     let of = |head: &str| grid.iter().find(|r| value(r, "--head") == Some(head)).copied();
     let (Some(relu), Some(l1), Some(topk)) = (of("relu"), of("l1"), of("topk")) else {
-        return Claim { claim, verdict: "not tested".into(), evidence: "the head grid lacks relu, l1 or topk".into() };
+        return Claim { claim, verdict: "not tested".into(), evidence: "the head grid has no finished run for relu, l1 or topk".into() };
     };
     let beats = |other: &RunMetrics| recall(relu) + TIE >= recall(other);
     let verdict = match (beats(l1), beats(topk)) {

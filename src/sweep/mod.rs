@@ -64,13 +64,16 @@ impl SweepRun {
 pub fn read_spec(path: &Path) -> Result<SweepSpec> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("failed to read", path, e))?;
     let spec: SweepSpec = serde_json::from_str(&text).map_err(|e| Error::Data(format!("{} is not a sweep description ({e})", path.display())))?;
+    crate::train::options::validate_run_name(&spec.name).map_err(|e| Error::Data(format!("{}: sweep name: {e}", path.display())))?;
+    if spec.grids.is_empty() {
+        return Err(Error::Data(format!("{} has no grids; add at least one", path.display())));
+    }
     for grid in &spec.grids {
-        if let Some((flag, _)) = grid.args.iter().find(|(flag, values)| !flag.starts_with("--") || values.is_empty()) {
-            return Err(Error::Data(format!(
-                "{}: grid {:?} has flag {flag:?} without values or without a leading --; write e.g. \"--expansion\": [\"1\", \"2\"]",
-                path.display(),
-                grid.name
-            )));
+        if let Some(flag) = grid.args.keys().find(|flag| !flag.starts_with("--")) {
+            return Err(Error::Data(format!("{}: grid {:?} has flag {flag:?} without a leading --; write e.g. \"--expansion\"", path.display(), grid.name)));
+        }
+        if let Some(flag) = grid.args.iter().find(|(_, values)| values.is_empty()).map(|(flag, _)| flag) {
+            return Err(Error::Data(format!("{}: grid {:?} gives flag {flag} no values; list at least one", path.display(), grid.name)));
         }
     }
     Ok(spec)

@@ -193,6 +193,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         }
     };
 
+    if step > 0 {
+        truncate_log(&run_dir.join("log.jsonl"), step)?;
+    }
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -463,9 +466,39 @@ pub fn fraction_steps(fractions: &[f64], total_steps: i64) -> Vec<i64> {
     fractions.iter().map(|f| ((f * total_steps as f64).round() as i64).clamp(1, total_steps.max(1))).collect()
 }
 
+/// Drops the log lines of steps after `step`, which an interrupted run wrote after its last
+/// checkpoint, so that a resumed run does not log those steps twice. A torn last line goes too.
+fn truncate_log(path: &Path, step: i64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let value: Option<serde_json::Value> = serde_json::from_str(line).ok();
+            value.and_then(|v| v["step"].as_i64()).is_some_and(|s| s <= step)
+        })
+        .collect();
+    if kept.len() == text.lines().count() {
+        return Ok(());
+    }
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    checkpoint::write_atomic(path, out.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fraction_steps;
+    use super::{fraction_steps, truncate_log};
+
+    #[test]
+    fn resumed_log_drops_later_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, "{\"step\": 1}\n{\"step\": 2}\n{\"step\": 3}\n{\"ste").unwrap();
+        truncate_log(&path, 2).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"step\": 1}\n{\"step\": 2}\n");
+    }
 
     #[test]
     fn fraction_steps_round_and_clamp() {
