@@ -143,7 +143,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         }
     }
     if args.output.join(DESCRIPTION).is_file() && !args.overwrite {
-        anyhow::bail!("{} already holds an SAE; pass --overwrite to replace it, or choose another --output", args.output.display());
+        anyhow::bail!("{} already contains an SAE; pass --overwrite to replace it, or choose another --output", args.output.display());
     }
     std::fs::create_dir_all(&args.output).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}", args.output.display()))?;
     let device = parse_device(&args.device)?;

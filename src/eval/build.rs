@@ -11,7 +11,7 @@ use crate::eval::EvalResult;
 /// Columns every CSV row starts with, before the metrics.
 const KEY_COLUMNS: [&str; 6] = ["dataset", "model", "pretrained", "task", "features", "language"];
 
-/// Reads result files, in the order given. A file holds one result, or a list of results (as
+/// Reads result files, in the order given. A file contains one result, or a list of results (as
 /// `sparse-clip eval` prints on stdout).
 pub fn read_results(paths: &[impl AsRef<Path>]) -> Result<Vec<EvalResult>> {
     let mut results = Vec::new();
