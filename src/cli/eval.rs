@@ -62,7 +62,7 @@ struct RunArgs {
     #[arg(long = "skip_existing", alias = "skip-existing")]
     skip_existing: bool,
     /// Values of k for recall@k.
-    #[arg(long = "recall_k", alias = "recall-k", value_delimiter = ',', default_value = "1,5,10")]
+    #[arg(long = "recall_k", alias = "recall-k", value_delimiter = ',', default_value = "1,5,10", allow_negative_numbers = true)]
     recall_k: Vec<i64>,
     /// Images or texts per forward pass.
     #[arg(long = "batch_size", alias = "batch-size", default_value_t = 256)]
@@ -240,6 +240,15 @@ fn check_outputs(args: &RunArgs, sources: &[DatasetSource]) -> anyhow::Result<()
             let tasks = if args.task.is_empty() { vec![source.tasks()[0]] } else { args.task.clone() };
             for task in tasks.into_iter().filter(|task| source.tasks().contains(task)) {
                 for path in planned_outputs(args, &resolved, &model_name, source, task) {
+                    let text = path.display().to_string();
+                    if let Some(start) = text.find('{').filter(|&start| text[start..].contains('}')) {
+                        let end = start + text[start..].find('}').unwrap_or(0);
+                        anyhow::bail!(
+                            "--output {:?} has the unknown placeholder {}; use {{dataset}}, {{model}}, {{pretrained}}, {{task}}, {{language}} or {{features}}",
+                            args.output,
+                            &text[start..=end]
+                        );
+                    }
                     let run = format!("{} on {} ({task})", resolved.display(), source.name());
                     if let Some(previous) = planned.insert(path.clone(), run.clone()) {
                         anyhow::bail!(
