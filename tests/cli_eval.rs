@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{binary, run, run_ok, setup, train_command};
+use common::{read_json, binary, run, run_ok, setup, train_command};
 
 /// Trains a two-step model and returns (data folder, run folder).
 fn trained(dir: &Path) -> (PathBuf, PathBuf) {
@@ -25,10 +25,6 @@ fn eval_command(data: &Path, run_dir: &Path, output: &Path) -> std::process::Com
         .arg("--output")
         .arg(output.join("{dataset}_{model}_{task}_{features}.json"));
     command
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

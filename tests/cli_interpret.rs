@@ -5,11 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{binary, run, run_ok, setup, train_command};
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::{read_json, binary, run, run_ok, setup, train_command};
 
 #[test]
 fn interpret_tools_write_their_outputs() {

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use sparse_clip::eval::build::{read_results, to_csv, to_markdown};
 use sparse_clip::eval::linear_probe::ProbeOptions;
@@ -116,9 +115,7 @@ fn run_build(args: &BuildArgs) -> anyhow::Result<()> {
     let results = read_results(&args.results)?;
     let is_markdown = args.output.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("md"));
     let table = if is_markdown { to_markdown(&results) } else { to_csv(&results) };
-    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("failed to create folder {}", dir.display()))?;
-    }
+    checkpoint::create_parent_dir(&args.output)?;
     write_atomic(&args.output, table.as_bytes())?;
     super::print_json(&serde_json::json!({ "output": args.output, "results": results.len() }))
 }
@@ -187,9 +184,7 @@ fn validate(args: &RunArgs) -> anyhow::Result<()> {
     if let Some(k) = args.recall_k.iter().find(|k| **k < 1) {
         anyhow::bail!("--recall_k {k} is invalid: every k must be at least 1");
     }
-    if !(args.tau.is_finite() && args.tau >= 0.0) {
-        anyhow::bail!("--tau {} is invalid: it must be a finite number >= 0", args.tau);
-    }
+    sparse_clip::eval::sparsity::validate_tau(args.tau)?;
     if args.n_min < 1 {
         anyhow::bail!("--n_min {} is invalid: it must be at least 1", args.n_min);
     }
@@ -257,9 +252,7 @@ fn check_outputs(args: &RunArgs, sources: &[DatasetSource]) -> anyhow::Result<()
                             path.display()
                         );
                     }
-                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}; check --output", dir.display()))?;
-                    }
+                    checkpoint::create_parent_dir(&path)?;
                 }
             }
         }

@@ -42,9 +42,7 @@ pub struct ExplainArgs {
 const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "svg"];
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
-    if !(args.tau.is_finite() && args.tau >= 0.0) {
-        anyhow::bail!("--tau {} is invalid: it must be a finite number >= 0", args.tau);
-    }
+    sparse_clip::eval::sparsity::validate_tau(args.tau)?;
     let path = std::path::Path::new(&args.input);
     let is_image = !args.text && path.is_file();
     if !args.text && !is_image {
@@ -58,7 +56,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     }
     let device = parse_device(&args.device)?;
     let loaded = checkpoint::load(&args.checkpoint, device)?;
-    let atlas = args.features.as_ref().map(|path| read_atlas(path)).transpose()?;
+    let atlas = args.features.as_deref().map(FeatureAtlas::read).transpose()?;
     if let Some(atlas) = &atlas {
         if std::path::Path::new(&atlas.checkpoint) != loaded.path {
             tracing::warn!(features_checkpoint = %atlas.checkpoint, checkpoint = %loaded.path.display(), "the features file was written for another checkpoint, so its names may not fit this one");
@@ -118,8 +116,8 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
             "features": features,
         }));
     }
-    let shown: String = if args.input.chars().count() > 80 { format!("{}...", args.input.chars().take(77).collect::<String>()) } else { args.input.clone() };
-    println!("{} {shown:?}: {l0} of {} features above tau = {}", if is_image { "image" } else { "text" }, values.len(), args.tau);
+    let display_input: String = if args.input.chars().count() > 80 { format!("{}...", args.input.chars().take(77).collect::<String>()) } else { args.input.clone() };
+    println!("{} {display_input:?}: {l0} of {} features above tau = {}", if is_image { "image" } else { "text" }, values.len(), args.tau);
     println!("{:>6}  {:>7}  {:<20}  top words", "index", "value", "name");
     for feature in &features {
         let words: Vec<&str> = feature["top_words"].as_array().map(|w| w.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
@@ -132,9 +130,4 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn read_atlas(path: &PathBuf) -> anyhow::Result<FeatureAtlas> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("failed to read {}: {e}; write it with `sparse-clip interpret name`", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a features file written by `sparse-clip interpret name` ({e})", path.display()))
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use sparse_clip::eval::datasets::{load_retrieval, RetrievalSet};
-use sparse_clip::eval::sparsity::{density_histogram, density_svg, sparsity_stats};
+use sparse_clip::eval::sparsity::{density_histogram, density_svg, feature_density, sparsity_stats};
 use sparse_clip::eval::{Builtin, DataRoots, DatasetSource};
 use sparse_clip::interpret::atlas::write_atlas;
 use sparse_clip::interpret::clarity::{feature_clarity, mean_clarity, random_pair_baseline, top_k_mask};
@@ -74,9 +74,7 @@ impl SetArgs {
         if self.batch_size < 1 {
             anyhow::bail!("--batch-size {} is invalid: it must be at least 1", self.batch_size);
         }
-        if !(self.tau.is_finite() && self.tau >= 0.0) {
-            anyhow::bail!("--tau {} is invalid: it must be a finite number >= 0", self.tau);
-        }
+        sparse_clip::eval::sparsity::validate_tau(self.tau)?;
         if self.n_min < 1 {
             anyhow::bail!("--n-min {} is invalid: it must be at least 1", self.n_min);
         }
@@ -232,9 +230,7 @@ pub fn run(args: InterpretArgs) -> anyhow::Result<()> {
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("failed to create folder {}: {e}", dir.display()))?;
-    }
+    checkpoint::create_parent_dir(path)?;
     write_atomic(path, serde_json::to_string_pretty(value)?.as_bytes())?;
     tracing::info!(path = %path.display(), "wrote");
     Ok(())
@@ -379,9 +375,7 @@ fn run_name(args: NameArgs) -> anyhow::Result<()> {
 }
 
 fn run_atlas(args: AtlasArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.features).map_err(|e| anyhow::anyhow!("failed to read {}: {e}; write it with `sparse-clip interpret name`", args.features.display()))?;
-    let atlas: FeatureAtlas = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a features file written by `sparse-clip interpret name` ({e})", args.features.display()))?;
+    let atlas = FeatureAtlas::read(&args.features)?;
     let output = args.output.unwrap_or_else(|| args.features.with_file_name("atlas"));
     let index = write_atlas(&atlas, &output)?;
     super::print_json(&json!({ "atlas": index, "features": atlas.features.len() }))
@@ -417,7 +411,7 @@ fn run_dynamics(args: DynamicsArgs) -> anyhow::Result<()> {
     let last = summaries.last().ok_or_else(|| anyhow::anyhow!("no checkpoint given"))?;
     let tracked = track_features(&summaries, &densest_features(last, args.track));
     let model = checkpoint::model_name(Path::new(&last.checkpoint));
-    std::fs::create_dir_all(&args.output).map_err(|e| anyhow::anyhow!("failed to create folder {}: {e}", args.output.display()))?;
+    checkpoint::create_dir(&args.output)?;
     let (l0_svg, shares_svg) = plot_svgs(&summaries, &model);
     write_svg(&args.output.join("l0.svg"), &l0_svg)?;
     write_svg(&args.output.join("modality.svg"), &shares_svg)?;
@@ -442,7 +436,7 @@ fn summarise(loaded: &LoadedModel, encoded: &EncodedSet, words: &[String], word_
     let stats = sparsity_stats(&encoded.image_embed, &encoded.text_embed, set.tau, set.n_min, false);
     let modality = modality_stats(&modality_scores(&encoded.image_embed, &encoded.text_embed));
     let image_on = encoded.image_embed.gt(set.tau);
-    let density_image = Vec::<f64>::try_from(image_on.to_kind(tch::Kind::Double).mean_dim(&[0][..], false, tch::Kind::Double)).unwrap_or_default();
+    let density_image = feature_density(&image_on);
     let mut names = name_features(words, word_embed, set.tau);
     for (name, &density) in names.iter_mut().zip(&density_image) {
         if density == 0.0 {

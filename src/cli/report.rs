@@ -49,9 +49,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let notes = args.notes.as_ref().map(|path| std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("failed to read --notes {}: {e}", path.display()))).transpose()?;
     let spec = args.sweep.as_ref().map(|path| read_spec(path)).transpose()?;
     let saes = args.sae.iter().map(|dir| super::sae::load_sae(dir, device)).collect::<anyhow::Result<Vec<_>>>()?;
-    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}", dir.display()))?;
-    }
+    checkpoint::create_parent_dir(&args.output)?;
     let dense = checkpoint::load(&args.dense, device)?;
     let sparse = checkpoint::load(&args.sparse, device)?;
     let mut rows: Vec<ComparisonRow> = Vec::new();
@@ -83,7 +81,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         }).filter(|(_, dir)| dir.join(DONE_FILE).is_file()).collect();
         let runs = collect(&folders)?;
         let _ = writeln!(page, "\n## Sweep `{}` ({} finished runs)\n\nBase arguments: `{}`\n\n{}", spec.name, runs.len(), spec.base_args.join(" "), markdown_table(&runs));
-        std::fs::create_dir_all(&plot_dir).map_err(|e| anyhow::anyhow!("failed to create folder {}: {e}", plot_dir.display()))?;
+        checkpoint::create_dir(&plot_dir)?;
         let folder_name = plot_dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         for (file, svg) in grid_plots(spec, &runs) {
             sparse_clip::plot::write_svg(&plot_dir.join(&file), &svg)?;
@@ -95,9 +93,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     page.push_str("\n## The four claims\n\n| claim | verdict here | evidence |\n|---|---|---|\n");
     for claim in &claims {
         let _ = writeln!(page, "| {} | **{}** | {} |", claim.claim, claim.verdict, claim.evidence);
-    }
-    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("failed to create folder {}: {e}", dir.display()))?;
     }
     write_atomic(&args.output, page.as_bytes())?;
     write_atomic(&args.output.with_extension("json"), serde_json::to_string_pretty(&serde_json::json!({ "rows": rows, "claims": claims }))?.as_bytes())?;

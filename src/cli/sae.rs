@@ -73,7 +73,7 @@ struct TrainArgs {
     /// L1 weight of the ReLU SAE.
     #[arg(long, default_value_t = 3e-3)]
     l1: f64,
-    /// Which embeddings to train on.
+    /// Embeddings to train on: image, text or both.
     #[arg(long, value_enum, default_value = "both")]
     inputs: Inputs,
     /// Training table (its images and captions are encoded by the dense model).
@@ -145,7 +145,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     if args.output.join(DESCRIPTION).is_file() && !args.overwrite {
         anyhow::bail!("{} already contains an SAE; pass --overwrite to replace it, or choose another --output", args.output.display());
     }
-    std::fs::create_dir_all(&args.output).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}", args.output.display()))?;
+    checkpoint::create_dir(&args.output)?;
     let device = parse_device(&args.device)?;
     let dense = checkpoint::load(&args.dense, device)?;
     let dict_size = match (args.dict_size, &args.like) {
@@ -182,7 +182,6 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let (sae, losses) = train_sae(&vs, &inputs, config.clone(), &options)?;
     let metrics = evaluate_sae(&sae, &inputs, device);
 
-    std::fs::create_dir_all(&args.output).map_err(|e| anyhow::anyhow!("failed to create folder {}: {e}", args.output.display()))?;
     // tch picks the file format from the extension, so the temporary name keeps `.safetensors`.
     let temporary = args.output.join("sae.tmp.safetensors");
     vs.save(&temporary)?;

@@ -317,24 +317,32 @@ fn labelled_from_records(
     Ok(((LabelledImages { images, targets }, dropped), classnames))
 }
 
-/// Keeps at most `max_total` records with a class, the same number from each class, in file order.
-fn cap_per_class(records: &[PairRecord], class_of: ClassOf, max_total: usize) -> Vec<PairRecord> {
-    let classes: BTreeSet<String> = records.iter().filter_map(class_of).collect();
-    if classes.is_empty() || records.len() <= max_total {
-        return records.to_vec();
+/// Marks which items to keep so that at most `max_total` items with a class remain, the same
+/// number from each class, the first ones in order. All items are kept when there are no more
+/// than `max_total`; items without a class are dropped when capping.
+fn keep_per_class<K: Ord>(classes: &[Option<K>], max_total: usize) -> Vec<bool> {
+    let distinct: BTreeSet<&K> = classes.iter().flatten().collect();
+    if distinct.is_empty() || classes.len() <= max_total {
+        return vec![true; classes.len()];
     }
-    let per_class = (max_total / classes.len()).max(1);
-    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
-    records
+    let per_class = (max_total / distinct.len()).max(1);
+    let mut count_per_class: BTreeMap<&K, usize> = BTreeMap::new();
+    classes
         .iter()
-        .filter(|r| {
-            let Some(class) = class_of(r) else { return false };
-            let count = taken.entry(class).or_insert(0);
+        .map(|class| {
+            let Some(class) = class else { return false };
+            let count = count_per_class.entry(class).or_insert(0);
             *count += 1;
             *count <= per_class
         })
-        .cloned()
         .collect()
+}
+
+/// Keeps at most `max_total` records with a class, the same number from each class, in file order.
+fn cap_per_class(records: &[PairRecord], class_of: ClassOf, max_total: usize) -> Vec<PairRecord> {
+    let classes: Vec<Option<String>> = records.iter().map(class_of).collect();
+    let keep = keep_per_class(&classes, max_total);
+    records.iter().zip(keep).filter(|(_, keep)| *keep).map(|(record, _)| record.clone()).collect()
 }
 
 /// Loads one split of Fashion-MNIST or MNIST, at most `max_images` (the same count per class).
@@ -347,16 +355,8 @@ fn mnist_split(builtin: Builtin, split: MnistSplit, roots: &DataRoots, preproces
     })?;
     let kind = if builtin == Builtin::Mnist { MnistKind::Digits } else { MnistKind::Fashion };
     let set = load_mnist(raw, kind, split)?;
-    let mut keep: Vec<i64> = (0..set.labels.len() as i64).collect();
-    if set.labels.len() > max_images {
-        let per_class = (max_images / set.classnames.len()).max(1);
-        let mut taken = vec![0usize; set.classnames.len()];
-        keep.retain(|&i| {
-            let count = &mut taken[set.labels[i as usize] as usize];
-            *count += 1;
-            *count <= per_class
-        });
-    }
+    let classes: Vec<Option<i64>> = set.labels.iter().copied().map(Some).collect();
+    let keep: Vec<i64> = keep_per_class(&classes, max_images).iter().enumerate().filter(|(_, keep)| **keep).map(|(i, _)| i as i64).collect();
     let images = set.images.index_select(0, &Tensor::from_slice(&keep));
     let targets = keep.iter().map(|&i| set.labels[i as usize]).collect();
     // Resized in chunks, because the float intermediate of a large set at 224 pixels is large.
@@ -424,8 +424,8 @@ mod tests {
     fn cap_takes_same_count_per_class() {
         let records: Vec<PairRecord> = (0..6).map(|i| record(&format!("{i}.png"), "c", None, if i < 4 { "a" } else { "b" })).collect();
         let class_of = emoji_class_column(Builtin::EmojiCategory).unwrap();
-        let kept = cap_per_class(&records, class_of, 4);
-        let names: Vec<String> = kept.iter().map(|r| r.image_path.display().to_string()).collect();
+        let capped = cap_per_class(&records, class_of, 4);
+        let names: Vec<String> = capped.iter().map(|r| r.image_path.display().to_string()).collect();
         assert_eq!(names, vec!["0.png", "1.png", "4.png", "5.png"]);
     }
 

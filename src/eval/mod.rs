@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::dataset::PairSet;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::train::checkpoint::LoadedModel;
 
 pub use datasets::{Builtin, DataRoots, DatasetSource};
@@ -147,9 +147,7 @@ pub fn output_path(template: &str, result: &EvalResult) -> PathBuf {
 /// Writes one result as pretty JSON. A sparsity result also gets its density histogram as an SVG
 /// next to the JSON, whose path is recorded in `details.plot`.
 pub fn write_result(path: &Path, result: &EvalResult) -> Result<PathBuf> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("failed to create folder", dir, e))?;
-    }
+    crate::train::checkpoint::create_parent_dir(path)?;
     let mut result = result.clone();
     if let Some(histograms) = result.details.get("density_histograms").cloned() {
         let histograms: Vec<sparsity::DensityHistogram> = serde_json::from_value(histograms)?;

@@ -34,6 +34,15 @@ pub struct SparsityStats {
     pub zero_code_texts: i64,
 }
 
+/// Checks an activation threshold given by a user: finite and at least 0.
+pub fn validate_tau(tau: f64) -> crate::error::Result<()> {
+    if tau.is_finite() && tau >= 0.0 {
+        Ok(())
+    } else {
+        Err(crate::error::Error::Config(format!("--tau {tau} is invalid: it must be a finite number >= 0")))
+    }
+}
+
 /// Returns a bool mask [N, D] of the features that are on.
 pub fn on_mask(embed: &Tensor, tau: f64, signed: bool) -> Tensor {
     if signed {
@@ -95,11 +104,16 @@ pub struct DensityHistogram {
     pub dead: i64,
 }
 
+/// Returns each feature's density: the fraction of the rows of an on-mask [N, D] it is on for.
+pub fn feature_density(on: &Tensor) -> Vec<f64> {
+    Vec::<f64>::try_from(on.to_kind(Kind::Double).mean_dim(&[0][..], false, Kind::Double)).unwrap_or_default()
+}
+
 /// Computes the density histogram of the features of an on-mask [N, D].
 pub fn density_histogram(on: &Tensor, modality: &str) -> DensityHistogram {
     let inputs = on.size()[0];
     let bins = ((0.0 - DENSITY_LOG10_MIN) / DENSITY_BIN_WIDTH).round() as usize;
-    let densities = Vec::<f64>::try_from(on.to_kind(Kind::Double).mean_dim(&[0][..], false, Kind::Double)).unwrap_or_default();
+    let densities = feature_density(on);
     let mut counts = vec![0i64; bins];
     let mut dead = 0;
     for density in densities {

@@ -1,7 +1,11 @@
 //! Feature cards: what `interpret name` writes for every feature and what the atlas, `explain` and
 //! `interpret dynamics` read.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
 
 /// A word or caption with the feature's activation on it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,4 +65,14 @@ pub struct FeatureAtlas {
     pub image_set: String,
     /// Cards of the active features, by index.
     pub features: Vec<FeatureCard>,
+}
+
+impl FeatureAtlas {
+    /// Reads a features file written by `sparse-clip interpret name`.
+    pub fn read(path: &Path) -> Result<FeatureAtlas> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Data(format!("failed to read {}: {e}; write it with `sparse-clip interpret name`", path.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Data(format!("{} is not a features file written by `sparse-clip interpret name` ({e})", path.display())))
+    }
 }

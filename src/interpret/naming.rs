@@ -3,6 +3,7 @@
 
 use tch::{Kind, Tensor};
 
+use crate::eval::sparsity::feature_density;
 use crate::interpret::card::{FeatureCard, ScoredImage, ScoredText};
 use crate::interpret::codes::EncodedSet;
 use crate::interpret::modality::{modality_class, modality_scores};
@@ -67,8 +68,7 @@ pub fn build_cards(set: &EncodedSet, words: &[String], word_embed: &Tensor, opti
     let text_on = set.text_embed.gt(tau);
     let counts = image_on.sum_dim_intlist(&[0][..], false, Kind::Int64) + text_on.sum_dim_intlist(&[0][..], false, Kind::Int64);
     let counts = Vec::<i64>::try_from(counts).unwrap_or_default();
-    let density = |on: &Tensor| Vec::<f64>::try_from(on.to_kind(Kind::Double).mean_dim(&[0][..], false, Kind::Double)).unwrap_or_default();
-    let (density_image, density_text) = (density(&image_on), density(&text_on));
+    let (density_image, density_text) = (feature_density(&image_on), feature_density(&text_on));
     let modality = modality_scores(&set.image_embed, &set.text_embed);
 
     let top_words = top_per_feature(word_embed, options.top_words, tau);

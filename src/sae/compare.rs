@@ -49,7 +49,7 @@ pub struct ComparisonRow {
     pub reconstruction: Option<SaeMetrics>,
 }
 
-/// What every row is measured on.
+/// Data and settings every row is measured with.
 pub struct CompareContext<'a> {
     pub roots: &'a DataRoots,
     pub options: &'a SuiteOptions,

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
-/// Which sparsity mechanism the SAE uses, with its settings.
+/// Sparsity mechanism of an SAE, with its settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SaeKind {

@@ -122,7 +122,7 @@ fn run_name(values: &BTreeMap<String, String>) -> String {
     }
 }
 
-/// What to do with a run folder.
+/// State of a run folder, which decides whether a run is skipped, resumed or started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunState {
     /// `done.json` exists: skip.
@@ -164,7 +164,7 @@ pub fn run_sweep(
             tracing::info!(run = %run.name, state = ?state, "{}/{total} training", position + 1);
             let started = std::time::Instant::now();
             train_one(&run, state)?;
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("failed to create folder", &dir, e))?;
+            crate::train::checkpoint::create_dir(&dir)?;
             let marker = serde_json::to_string_pretty(&serde_json::json!({ "run": run, "seconds": started.elapsed().as_secs_f64() }))?;
             crate::train::checkpoint::write_atomic(&dir.join(DONE_FILE), marker.as_bytes())?;
         }

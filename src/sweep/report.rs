@@ -123,7 +123,7 @@ pub fn grid_plots(spec: &SweepSpec, rows: &[RunMetrics]) -> Vec<(String, String)
 
 /// Writes `sweep.json`, `sweep.md` and the plots into `dir`; returns the Markdown.
 pub fn write_sweep_report(dir: &Path, spec: &SweepSpec, rows: &[RunMetrics]) -> Result<String> {
-    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("failed to create folder", dir, e))?;
+    crate::train::checkpoint::create_dir(dir)?;
     let mut page = format!("# Sweep `{}`\n\n{}\n", spec.name, markdown_table(rows));
     for (file, svg) in grid_plots(spec, rows) {
         crate::plot::write_svg(&dir.join(&file), &svg)?;

@@ -224,6 +224,19 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     file.sync_all().map_err(|e| Error::io("failed to fsync", path, e))
 }
 
+/// Creates a folder and its parents, naming the folder in the error.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io("failed to create folder", dir, e))
+}
+
+/// Creates the folder a file will be written to, when the path has one.
+pub fn create_parent_dir(path: &Path) -> Result<()> {
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => create_dir(dir),
+        None => Ok(()),
+    }
+}
+
 /// Writes `bytes` to a temporary sibling, fsyncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -470,17 +470,17 @@ pub fn fraction_steps(fractions: &[f64], total_steps: i64) -> Vec<i64> {
 /// checkpoint, so that a resumed run does not log those steps twice. A torn last line goes too.
 fn truncate_log(path: &Path, step: i64) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
-    let kept: Vec<&str> = text
+    let earlier_lines: Vec<&str> = text
         .lines()
         .filter(|line| {
             let value: Option<serde_json::Value> = serde_json::from_str(line).ok();
             value.and_then(|v| v["step"].as_i64()).is_some_and(|s| s <= step)
         })
         .collect();
-    if kept.len() == text.lines().count() {
+    if earlier_lines.len() == text.lines().count() {
         return Ok(());
     }
-    let mut out = kept.join("\n");
+    let mut out = earlier_lines.join("\n");
     if !out.is_empty() {
         out.push('\n');
     }

@@ -55,3 +55,8 @@ pub fn train_command(data: &Path, model: &Path, logs: &Path, name: &str) -> Comm
     command
 }
 
+
+/// Reads a JSON file written by the binary.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
